@@ -1,0 +1,39 @@
+/*
+ * src/os/os.h: the only door to the operating system. Every mmap, munmap, madvise and
+ * mprotect in carve goes through here, so that a test can make them fail.
+ *
+ * Errors are errno-style: a function that fails returns NULL (or -1) and leaves errno set
+ * (ENOMEM for an injected failure). None of them allocate, print, or take a lock.
+ * Thread safety: all are safe from any thread. carve_os_fail_after and carve_os_set_ops are
+ * for tests; call them while no other thread is allocating.
+ */
+#ifndef CARVE_OS_H
+#define CARVE_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The system page size (cached after the first call). */
+size_t carve_os_page_size(void);
+
+/* bytes (rounded up to pages) of fresh, zeroed, read-write memory, aligned to align (a power of
+ * two; 0 or anything up to the page size means page-aligned). NULL and errno on failure. */
+void *carve_os_map(size_t bytes, size_t align);
+/* Give back a mapping, or part of one, taken with carve_os_map. 0, or -1 and errno. */
+int carve_os_unmap(void *p, size_t bytes);
+/* Return the pages' memory to the OS but keep the range mapped; it reads as zero afterwards.
+ * p and bytes are page-aligned. 0, or -1 and errno. */
+int carve_os_decommit(void *p, size_t bytes);
+/* Make a page-aligned range inaccessible (a guard page), or read-write again. 0 or -1. */
+int carve_os_protect_none(void *p, size_t bytes);
+int carve_os_protect_rw(void *p, size_t bytes);
+
+/* Fault injection for tests: after n more successful carve_os_map calls, every further call
+ * fails with ENOMEM, until carve_os_fail_after(-1) turns injection off. */
+void carve_os_fail_after(long n);
+
+/* How many carve_os_map calls have succeeded and how many bytes are mapped right now
+ * (maps minus unmaps): for tests that check nothing leaks. */
+size_t carve_os_mapped_bytes(void);
+
+#endif /* CARVE_OS_H */
