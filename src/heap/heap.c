@@ -26,6 +26,8 @@
 
 #include <string.h>
 
+#define CARVE_EAGAIN_ ((carve_status)-1) /* internal: not decided yet */
+
 /* ---- regions ------------------------------------------------------------------------------ */
 
 static region *region_of(const carve_heap *h, uintptr_t a)
@@ -109,9 +111,13 @@ static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
     if (mem == 0 || bytes == 0 || mem + bytes < mem) return CARVE_EINVAL;
     for (region *r = h->regions; r != NULL; r = r->next)
         if (mem < r->mem_end && mem + bytes > r->mem) return CARVE_EINVAL; /* overlaps */
-    for (region *r = h->regions; r != NULL; r = r->next)
-        if (r->mem_end == mem) return extend_region(h, r, bytes);
-    return new_region(h, mem, bytes);
+    carve_status st = CARVE_EAGAIN_;
+    for (region *r = h->regions; r != NULL && st == CARVE_EAGAIN_; r = r->next)
+        if (r->mem_end == mem) st = extend_region(h, r, bytes);
+    if (st == CARVE_EAGAIN_) st = new_region(h, mem, bytes);
+    /* TLSF: the next public call moves the list table if the heap outgrew its rows */
+    if (st == CARVE_OK && h->fit == CARVE_FIT_TLSF) h->rows_wanted = heap_index_rows(h, h->capacity);
+    return st;
 }
 
 CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t bytes)
@@ -147,12 +153,10 @@ static fblock *find_or_grow(carve_heap *h, size_t size)
     }
 }
 
+static void release(carve_heap *h, uintptr_t b);
+
 /* ---- init --------------------------------------------------------------------------------- */
 
-static size_t control_bytes(carve_fit fit)
-{
-    return sizeof(carve_heap) + heap_index_lists(fit) * sizeof(fblock *);
-}
 
 CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_config *cfg)
 {
@@ -162,9 +166,8 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
         !carve_is_pow2(c.align) || c.align < MIN_ALIGN || c.align > MAX_CFG_ALIGN)
         return NULL;
     uintptr_t base = carve_align_up_ptr((uintptr_t)mem, sizeof(void *));
-    size_t control = control_bytes(c.fit);
     uintptr_t end = (uintptr_t)mem + bytes;
-    if (end < (uintptr_t)mem || base + control >= end) return NULL;
+    if (end < (uintptr_t)mem || base + sizeof(carve_heap) >= end) return NULL;
 
     carve_heap *h = (carve_heap *)base;
     *h = (carve_heap){
@@ -173,9 +176,12 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
         .align = c.align, .align_log2 = carve_log2_floor(c.align),
         .min_block = carve_align_up(4 * HDR, c.align),
         .grow = c.grow, .grow_ctx = c.grow_ctx,
-        .nlists = (unsigned)heap_index_lists(c.fit),
         .lists = (fblock **)(base + sizeof(carve_heap)),
     };
+    h->rows = heap_index_rows(h, bytes);
+    h->nlists = (unsigned)heap_index_lists(c.fit, h->rows);
+    size_t control = sizeof(carve_heap) + h->nlists * sizeof(fblock *);
+    if (base + control >= end) return NULL;
     for (unsigned i = 0; i < h->nlists; i++) h->lists[i] = NULL;
     if (new_region(h, base + control, end - (base + control)) != CARVE_OK) return NULL;
     h->control = base + control - (uintptr_t)mem;
@@ -239,9 +245,34 @@ static void *place(carve_heap *h, fblock *fb, size_t size, size_t n)
     return (void *)(b + HDR);
 }
 
+void *heap_alloc_internal(carve_heap *h, size_t bytes)
+{
+    size_t need;
+    fblock *fb = block_size_for(h, bytes, &need) ? heap_index_find(h, need) : NULL;
+    if (fb == NULL) return NULL;
+    size_t requested = h->requested, peak = h->peak_requested;
+    uint64_t allocs = h->allocs;
+    void *p = place(h, fb, need, bytes);
+    h->requested = requested;
+    h->peak_requested = peak;
+    h->allocs = allocs;
+    h->used_bytes -= b_size((uintptr_t)p - HDR);
+    return p;
+}
+
+void heap_free_internal(carve_heap *h, uintptr_t b)
+{
+    uint64_t w = *word_at(b);
+    h->used_bytes += w_size(w);
+    h->requested += usable_of(w) - w_slack(w);
+    h->frees--;
+    release(h, b);
+}
+
 CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
 {
     if (h == NULL) return NULL;
+    if (CARVE_UNLIKELY(h->rows_wanted != 0)) heap_index_fit_table(h);
     size_t need;
     fblock *fb = NULL;
     if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
@@ -260,6 +291,7 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
         return NULL;
     }
     if (align <= h->align) return carve_heap_alloc(h, size);
+    if (CARVE_UNLIKELY(h->rows_wanted != 0)) heap_index_fit_table(h);
     size_t need, search;
     fblock *fb = NULL;
     if (align < MAX_BLOCK && block_size_for(h, size, &need) &&
@@ -310,6 +342,7 @@ static carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
     region *r = (a & (h->align - 1)) == 0 ? region_of(h, a - HDR) : NULL;
     if (r == NULL) return CARVE_EFOREIGN;
     uintptr_t b = a - HDR;
+    if (b == h->table_block) return CARVE_EFOREIGN; /* the heap's own block */
     uint64_t w = *word_at(b);
     if (!w_valid(h, b, w)) return diagnose(h, r, b);
     if (!w_used(w)) return CARVE_EDOUBLEFREE;

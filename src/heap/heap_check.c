@@ -28,7 +28,9 @@ static size_t check_region(const carve_heap *h, const region *r, walk_sums *sum)
             size > r->end - x)
             return bad + 1; /* cannot go on: the next block is unknown */
         bad += ((w & F_PREV_FREE) != 0) != prev_free;
-        if (w_used(w)) {
+        if (x == h->table_block) {
+            bad += !w_used(w); /* the TLSF table: heap overhead, not used or requested */
+        } else if (w_used(w)) {
             bad += w_slack(w) > usable_of(w);
             sum->used += size;
             sum->requested += usable_of(w) - w_slack(w);
@@ -121,7 +123,9 @@ static size_t check_index(const carve_heap *h, size_t free_blocks)
         if (h->fit == CARVE_FIT_TLSF) {
             for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++)
                 bad += (((h->top_map >> fl) & 1u) != 0) != (h->sl_map[fl] != 0);
-            bad += (h->top_map >> TLSF_FL_MAX) != 0;
+            bad += (h->top_map >> h->rows) != 0;
+            for (unsigned fl = h->rows; fl < TLSF_FL_MAX; fl++) bad += h->sl_map[fl] != 0;
+            bad += h->nlists != h->rows * TLSF_SL;
         } else {
             bad += (h->top_map >> SEG_CLASSES) != 0;
         }
@@ -163,7 +167,7 @@ CARVE_API void carve_heap_walk(const carve_heap *h, carve_walk_fn fn, void *ctx)
             size_t size = w_size(w);
             if (!w_valid(h, x, w) || size < h->min_block || size > r->end - x) break;
             carve_block_info info = {.start = x, .size = size, .used = w_used(w),
-                                     .payload = w_used(w) ? usable_of(w) : 0};
+                                     .payload = w_used(w) && x != h->table_block ? usable_of(w) : 0};
             fn(ctx, &info);
             x += size;
         }

@@ -28,10 +28,22 @@
  */
 #include "heap/heap_internal.h"
 
-size_t heap_index_lists(carve_fit fit)
+static unsigned tlsf_fl(unsigned align_log2, size_t size)
+{
+    size_t u = size >> align_log2;
+    return u < TLSF_SL ? 0 : carve_log2_floor(u) - TLSF_SL_LOG2 + 1;
+}
+
+unsigned heap_index_rows(const carve_heap *h, size_t capacity)
+{
+    unsigned rows = tlsf_fl(h->align_log2, capacity) + 1;
+    return rows < TLSF_FL_MAX ? rows : TLSF_FL_MAX;
+}
+
+size_t heap_index_lists(carve_fit fit, size_t rows)
 {
     if (fit == CARVE_FIT_SEGREGATED) return SEG_CLASSES;
-    if (fit == CARVE_FIT_TLSF) return (size_t)TLSF_FL_MAX * TLSF_SL;
+    if (fit == CARVE_FIT_TLSF) return rows * TLSF_SL;
     return 0;
 }
 
@@ -63,7 +75,7 @@ unsigned heap_index_slot(const carve_heap *h, size_t size)
     if (h->fit == CARVE_FIT_SEGREGATED) return seg_class(h, size);
     unsigned fl, sl;
     tlsf_map(h, size, &fl, &sl);
-    return fl * TLSF_SL + sl;
+    return fl < h->rows ? fl * TLSF_SL + sl : h->nlists - 1;
 }
 
 /* ---- the single list of FIRST/NEXT/BEST/WORST ---------------------------------------------- */
@@ -186,10 +198,19 @@ static fblock *seg_find(carve_heap *h, size_t size)
     return above != 0 ? h->lists[carve_ctz64(above)] : NULL;
 }
 
+/* First fit in the last list, which also holds the blocks beyond the table's rows. */
+static fblock *tlsf_spill_find(carve_heap *h, size_t size)
+{
+    for (fblock *b = h->lists[h->nlists - 1]; b != NULL; b = b->next)
+        if (w_size(b->head) >= size) return b;
+    return NULL;
+}
+
 static fblock *tlsf_find(carve_heap *h, size_t size)
 {
     unsigned fl, sl;
     tlsf_map(h, size, &fl, &sl);
+    if (fl * TLSF_SL + sl >= h->nlists - 1) return tlsf_spill_find(h, size);
     fblock *b = h->lists[fl * TLSF_SL + sl];
     if (b != NULL && w_size(b->head) >= size) return b;
     /* round up to the next class: everything in it and above fits */
@@ -201,15 +222,46 @@ static fblock *tlsf_find(carve_heap *h, size_t size)
         sl++;
     }
     if (sl >= TLSF_SL) { fl++; sl = 0; }
-    if (fl >= TLSF_FL_MAX) return NULL;
+    if (fl * TLSF_SL + sl >= h->nlists - 1) return tlsf_spill_find(h, size);
     uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
     if (sl_bits == 0) {
-        uint64_t fl_bits = fl + 1 < 64 ? h->top_map & (~(uint64_t)0 << (fl + 1)) : 0;
+        uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
         if (fl_bits == 0) return NULL;
         fl = carve_ctz64(fl_bits);
         sl_bits = h->sl_map[fl];
     }
     return h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)];
+}
+
+void heap_index_fit_table(carve_heap *h)
+{
+    unsigned rows = h->rows_wanted, old_n = h->nlists;
+    if (h->fit != CARVE_FIT_TLSF || rows <= h->rows) {
+        h->rows_wanted = 0;
+        return;
+    }
+    /* only from free space, never by growing (which would put the table at the heap's end,
+     * in the way of a block growing there): until a block is free, the spill list serves */
+    fblock **table = heap_alloc_internal(h, heap_index_lists(CARVE_FIT_TLSF, rows) * sizeof(fblock *));
+    if (table == NULL) return;
+    h->rows_wanted = 0;
+    fblock *spill = h->lists[old_n - 1];
+    for (unsigned i = 0; i < old_n - 1; i++) table[i] = h->lists[i];
+    for (unsigned i = old_n - 1; i < rows * TLSF_SL; i++) table[i] = NULL;
+    unsigned last_row = (old_n - 1) / TLSF_SL;
+    h->sl_map[last_row] &= (uint16_t)~(1u << (TLSF_SL - 1));
+    if (h->sl_map[last_row] == 0) h->top_map &= ~((uint64_t)1 << last_row);
+    uintptr_t old_block = h->table_block;
+    h->lists = table;
+    h->nlists = rows * TLSF_SL;
+    h->rows = rows;
+    h->table_block = (uintptr_t)table - HDR;
+    while (spill != NULL) {
+        fblock *next = spill->next;
+        heap_index_insert(h, spill);
+        spill = next;
+    }
+    if (old_block != 0) heap_free_internal(h, old_block);
 }
 
 /* ---- the interface ------------------------------------------------------------------------ */

@@ -54,7 +54,10 @@
 #define MIN_ALIGN      ((size_t)8)
 #define MAX_CFG_ALIGN  ((size_t)1024)       /* cfg->align; aligned_alloc goes higher */
 
-/* TLSF: 16 second-level lists per first-level range; rows up to blocks of 2^40 bytes. */
+/* TLSF: 16 second-level lists per first-level range (a row); rows up to blocks of 2^40 bytes.
+ * A heap keeps only the rows its capacity needs: the last list of its last row also holds every
+ * larger block (searched first fit), until an alloc after a growth moves the table into a
+ * bigger heap block taken from free space (see heap_index_fit_table). */
 #define TLSF_SL_LOG2   4
 #define TLSF_SL        (1u << TLSF_SL_LOG2)
 #define TLSF_FL_MAX    38
@@ -89,8 +92,10 @@ struct carve_heap {
     /* SEGREGATED and TLSF: bitmaps of non-empty lists; the list heads follow the struct. */
     uint64_t top_map;
     uint16_t sl_map[TLSF_FL_MAX];
-    unsigned nlists;
+    unsigned nlists;        /* TLSF: rows * TLSF_SL */
+    unsigned rows, rows_wanted;
     fblock **lists;
+    uintptr_t table_block;  /* TLSF: the heap block holding lists (0: inside this struct) */
 
     size_t control;         /* bytes of the first memory before its region: this struct, lists */
     /* counters kept on every operation; carve_heap_check compares them with a walk */
@@ -153,14 +158,23 @@ CARVE_INLINE size_t usable_of(uint64_t w) { return w_size(w) - HDR; }
 
 /* ---- the free-block index (heap_index.c) -------------------------------------------------- */
 
-size_t heap_index_lists(carve_fit fit);            /* list heads the policy needs after the struct */
+/* List heads the policy needs (TLSF: with this many rows), and the TLSF rows a capacity needs. */
+size_t heap_index_lists(carve_fit fit, size_t rows);
+unsigned heap_index_rows(const carve_heap *h, size_t capacity);
 void heap_index_insert(carve_heap *h, fblock *b);  /* b's header is already written as free */
 void heap_index_remove(carve_heap *h, fblock *b);
 /* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
  * place where the order allows, or is re-filed. */
 void heap_index_replace(carve_heap *h, fblock *b, fblock *rest);
 fblock *heap_index_find(carve_heap *h, size_t size); /* a free block of at least size, or NULL */
-/* The list an index keeps b in, for the checker: its head slot (NULL: the single list). */
+/* The list SEGREGATED or TLSF keeps a free block of this size in. */
 unsigned heap_index_slot(const carve_heap *h, size_t size);
+/* In heap.c: allocate a block for the heap's own use (not counted as used or requested), or
+ * give one back. */
+void *heap_alloc_internal(carve_heap *h, size_t bytes);
+void heap_free_internal(carve_heap *h, uintptr_t b);
+/* TLSF: when the heap has grown past its table's rows, move the table into a bigger block if a
+ * free one fits (else try again at the next alloc). */
+void heap_index_fit_table(carve_heap *h);
 
 #endif /* CARVE_HEAP_INTERNAL_H */

@@ -348,6 +348,38 @@ START_TEST(add_region_by_hand)
 }
 END_TEST
 
+START_TEST(tlsf_table_grows_with_the_heap)
+{
+    grower g = {buf + 1024, buf + BUF_BYTES, 0, 0};
+    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF, .grow = grow_piece, .grow_ctx = &g};
+    carve_heap *h = carve_heap_init(buf, 1024, &cfg);
+    ck_assert_ptr_nonnull(h);
+    void *big = carve_heap_alloc(h, 200000); /* beyond the first table's rows: the spill list */
+    ck_assert_ptr_nonnull(big);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    carve_heap_free(h, big);
+    big = carve_heap_alloc(h, 10); /* this call moves the table into free space */
+    void *small = carve_heap_alloc(h, 10);
+    ck_assert_ptr_nonnull(small);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    walk_log log = {0};
+    carve_heap_walk(h, log_block, &log);
+    size_t table = 0;
+    for (size_t i = 0; i < log.n && i < 64; i++)
+        if (log.b[i].used && log.b[i].payload == 0) table = i + 1;
+    ck_assert_uint_ne(table, 0); /* a used block without payload: the heap's own */
+    void *table_payload = (void *)(log.b[table - 1].start + 8);
+    ck_assert_int_eq(carve_heap_free(h, table_payload), CARVE_EFOREIGN);
+    carve_heap_free(h, big);
+    carve_heap_free(h, small);
+    carve_stats st = stats_of(h);
+    ck_assert_uint_eq(st.used, 0);
+    ck_assert_uint_eq(st.requested, 0);
+    ck_assert_ptr_nonnull(carve_heap_alloc(h, 300000));
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+}
+END_TEST
+
 /* ---- misuse -------------------------------------------------------------------------------- */
 
 /* A snapshot of the heap for "unchanged" checks: its stats and a walk. */
@@ -515,6 +547,7 @@ static Suite *suite(void)
     tcase_add_test(tc, contiguous_growth_extends_the_last_block);
     tcase_add_test(tc, other_memory_becomes_a_new_region);
     tcase_add_test(tc, add_region_by_hand);
+    tcase_add_test(tc, tlsf_table_grows_with_the_heap);
     suite_add_tcase(s, tc);
     tc = tcase_create("misuse_and_views");
     tcase_add_loop_test(tc, misuse_gets_a_status_and_changes_nothing, 0, 6);

@@ -1,0 +1,335 @@
+/*
+ * bench/heap_bench.c: the region heap on the CS:APP malloc-lab traces, next to glibc malloc.
+ *
+ * For each trace and each heap configuration: utilisation = peak live requested payload / peak
+ * footprint, where the footprint is the high-water mark of the memory the heap took (its
+ * initial region, control struct included, plus every byte the grow callback handed out). The
+ * callback hands out the next bytes of one reserved buffer, exactly as many as asked (rounded
+ * to 16), like sbrk, so the footprint is tight. Time: ns per trace operation, the median of
+ * --runs replays, each on a fresh heap; glibc replays the same operations in the same process.
+ * Latency: every TLSF alloc and free of one replay per trace, timed alone with rdtsc (minus the
+ * timer's own median cost, converted with a TSC rate calibrated against CLOCK_MONOTONIC), all
+ * traces pooled, p50/p99/p99.9.
+ *
+ * Usage: heap_bench [--runs N] [--sweep] TRACE...
+ *   --sweep  also try every policy x order x coalescing x alignment (8, 16) for utilisation and
+ *            print the best configuration per trace.
+ */
+#include "carve/heap.h"
+#include "measure.h"
+#include "trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+typedef struct config {
+    const char *name;
+    carve_heap_config cfg;
+} config;
+
+static const config standard[] = {
+    {"first", {.fit = CARVE_FIT_FIRST, .order = CARVE_ORDER_ADDRESS}},
+    {"next", {.fit = CARVE_FIT_NEXT, .order = CARVE_ORDER_ADDRESS}},
+    {"best", {.fit = CARVE_FIT_BEST, .order = CARVE_ORDER_ADDRESS}},
+    {"worst", {.fit = CARVE_FIT_WORST, .order = CARVE_ORDER_ADDRESS}},
+    {"segregated", {.fit = CARVE_FIT_SEGREGATED}},
+    {"tlsf", {.fit = CARVE_FIT_TLSF}},
+};
+#define NSTD (sizeof standard / sizeof standard[0])
+
+/* ---- the sbrk-like arena ------------------------------------------------------------------ */
+
+typedef struct arena {
+    unsigned char *base, *brk, *end;
+} arena;
+
+static void *arena_grow(void *ctx, size_t min_bytes, size_t *got)
+{
+    arena *a = ctx;
+    size_t bytes = (min_bytes + 15) & ~(size_t)15;
+    if ((size_t)(a->end - a->brk) < bytes) return NULL;
+    void *p = a->brk;
+    a->brk += bytes;
+    *got = bytes;
+    return p;
+}
+
+/* A heap on a fresh arena whose initial region is as small as the heap accepts. */
+static carve_heap *arena_heap(arena *a, const carve_heap_config *cfg)
+{
+    carve_heap_config c = *cfg;
+    c.grow = arena_grow;
+    c.grow_ctx = a;
+    for (size_t bytes = 256;; bytes += 64) {
+        carve_heap *h = carve_heap_init(a->base, bytes, &c);
+        if (h != NULL) {
+            a->brk = a->base + bytes;
+            return h;
+        }
+    }
+}
+
+/* ---- replays ------------------------------------------------------------------------------ */
+
+typedef struct result {
+    double util;
+    double ns_per_op;
+    int failed;
+} result;
+
+static size_t peak_payload(const trace *t, size_t *live)
+{
+    size_t cur = 0, peak = 0;
+    memset(live, 0, t->nids * sizeof *live);
+    for (size_t i = 0; i < t->nops; i++) {
+        const trace_op *op = &t->ops[i];
+        if (op->kind == TRACE_FREE) {
+            cur -= live[op->id];
+            live[op->id] = 0;
+        } else {
+            cur = cur - live[op->id] + op->size;
+            live[op->id] = op->size;
+        }
+        if (cur > peak) peak = cur;
+    }
+    return peak;
+}
+
+/* One replay through the heap; returns 0, or -1 when an allocation failed. */
+static int replay_heap(carve_heap *h, const trace *t, void **ptr)
+{
+    for (size_t i = 0; i < t->nops; i++) {
+        const trace_op *op = &t->ops[i];
+        switch (op->kind) {
+        case TRACE_ALLOC:
+            if ((ptr[op->id] = carve_heap_alloc(h, op->size)) == NULL) return -1;
+            break;
+        case TRACE_REALLOC: {
+            void *q = carve_heap_realloc(h, ptr[op->id], op->size);
+            if (q == NULL) return -1;
+            ptr[op->id] = q;
+            break;
+        }
+        default:
+            carve_heap_free(h, ptr[op->id]);
+            ptr[op->id] = NULL;
+        }
+    }
+    return 0;
+}
+
+static void replay_libc(const trace *t, void **ptr)
+{
+    for (size_t i = 0; i < t->nops; i++) {
+        const trace_op *op = &t->ops[i];
+        switch (op->kind) {
+        case TRACE_ALLOC: ptr[op->id] = malloc(op->size); break;
+        case TRACE_REALLOC: ptr[op->id] = realloc(ptr[op->id], op->size); break;
+        default: free(ptr[op->id]); ptr[op->id] = NULL;
+        }
+    }
+    for (size_t i = 0; i < t->nids; i++) free(ptr[i]), ptr[i] = NULL;
+}
+
+static result run_heap(const config *c, const trace *t, arena *a, void **ptr, size_t peak, int runs)
+{
+    result r = {0};
+    double ns[64];
+    for (int run = 0; run < runs; run++) {
+        carve_heap *h = arena_heap(a, &c->cfg);
+        memset(ptr, 0, t->nids * sizeof *ptr);
+        uint64_t t0 = measure_now_ns();
+        int st = replay_heap(h, t, ptr);
+        ns[run] = (double)(measure_now_ns() - t0) / (double)t->nops;
+        if (st != 0 || carve_heap_check(h) != 0) r.failed = 1;
+        r.util = (double)peak / (double)(a->brk - a->base);
+    }
+    r.ns_per_op = measure_median_double(ns, (size_t)runs);
+    return r;
+}
+
+static double run_libc(const trace *t, void **ptr, int runs)
+{
+    double ns[64];
+    for (int run = 0; run < runs; run++) {
+        memset(ptr, 0, t->nids * sizeof *ptr);
+        uint64_t t0 = measure_now_ns();
+        replay_libc(t, ptr);
+        ns[run] = (double)(measure_now_ns() - t0) / (double)t->nops;
+    }
+    return measure_median_double(ns, (size_t)runs);
+}
+
+/* ---- single-operation latency of TLSF --------------------------------------------------------- */
+
+static inline uint64_t ticks(void)
+{
+    _mm_lfence();
+    uint64_t t = __rdtsc();
+    _mm_lfence();
+    return t;
+}
+
+static double tsc_per_ns(void)
+{
+    uint64_t n0 = measure_now_ns(), c0 = ticks();
+    while (measure_now_ns() - n0 < 50000000u) {}
+    return (double)(ticks() - c0) / (double)(measure_now_ns() - n0);
+}
+
+/* Time every alloc and free of one replay; append the tick counts to lat. */
+static void latency_tlsf(const trace *t, arena *a, void **ptr, uint64_t *lat, size_t *nlat)
+{
+    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF};
+    carve_heap *h = arena_heap(a, &cfg);
+    memset(ptr, 0, t->nids * sizeof *ptr);
+    for (size_t i = 0; i < t->nops; i++) {
+        const trace_op *op = &t->ops[i];
+        uint64_t t0, t1;
+        if (op->kind == TRACE_ALLOC) {
+            t0 = ticks();
+            ptr[op->id] = carve_heap_alloc(h, op->size);
+            t1 = ticks();
+        } else if (op->kind == TRACE_FREE) {
+            t0 = ticks();
+            carve_heap_free(h, ptr[op->id]);
+            t1 = ticks();
+            ptr[op->id] = NULL;
+        } else {
+            ptr[op->id] = carve_heap_realloc(h, ptr[op->id], op->size);
+            continue;
+        }
+        lat[(*nlat)++] = t1 - t0;
+    }
+}
+
+/* ---- the sweep ------------------------------------------------------------------------------ */
+
+static void describe(char *out, size_t len, const carve_heap_config *c)
+{
+    static const char *fits[] = {"first", "next", "best", "worst", "segregated", "tlsf"};
+    static const char *orders[] = {"lifo", "fifo", "address", "size-asc", "size-desc"};
+    snprintf(out, len, "%s%s%s a%zu%s", fits[c->fit], c->fit <= CARVE_FIT_WORST ? "/" : "",
+             c->fit <= CARVE_FIT_WORST ? orders[c->order] : "", c->align, c->no_coalesce ? " nc" : "");
+}
+
+static double sweep(const trace *t, arena *a, void **ptr, size_t peak, char *best, size_t len)
+{
+    double top = 0;
+    for (int fit = 0; fit <= CARVE_FIT_TLSF; fit++)
+        for (int order = 0; order <= (fit <= CARVE_FIT_WORST ? CARVE_ORDER_SIZE_DESC : 0); order++)
+            for (size_t align = 8; align <= 16; align *= 2)
+                for (int nc = 0; nc <= 1; nc++) {
+                    config c = {"", {.fit = (carve_fit)fit, .order = (carve_order)order, .align = align,
+                                     .no_coalesce = nc}};
+                    result r = run_heap(&c, t, a, ptr, peak, 1);
+                    if (!r.failed && r.util > top) {
+                        top = r.util;
+                        describe(best, len, &c.cfg);
+                    }
+                }
+    return top;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5, do_sweep = 0, first = 1;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        if (strcmp(argv[first], "--runs") == 0 && first + 1 < argc) runs = atoi(argv[++first]);
+        else if (strcmp(argv[first], "--sweep") == 0) do_sweep = 1;
+        else {
+            fprintf(stderr, "usage: heap_bench [--runs N] [--sweep] TRACE...\n");
+            return 2;
+        }
+    }
+    if (runs < 1 || runs > 64 || first >= argc) {
+        fprintf(stderr, "usage: heap_bench [--runs N (1..64)] [--sweep] TRACE...\n");
+        return 2;
+    }
+    size_t ntraces = (size_t)(argc - first);
+    arena a;
+    size_t arena_bytes = (size_t)512 << 20;
+    a.base = malloc(arena_bytes);
+    a.end = a.base + arena_bytes;
+    if (a.base == NULL) return 1;
+    double sum_util[NSTD] = {0}, sum_ns[NSTD] = {0}, sum_libc = 0, sum_best = 0, sum_sweep = 0;
+    uint64_t *lat = NULL;
+    size_t nlat = 0, latcap = 0;
+
+    printf("%-16s", "trace");
+    for (size_t c = 0; c < NSTD; c++) printf(" %17s", standard[c].name);
+    printf(" %9s %6s\n", "glibc", "best");
+    printf("%-16s", "");
+    for (size_t c = 0; c < NSTD; c++) printf(" %17s", "util  ns/op");
+    printf(" %9s %6s\n", "ns/op", "util");
+    for (size_t i = 0; i < ntraces; i++) {
+        trace t;
+        char err[512];
+        if (trace_load(argv[first + (int)i], &t, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        void **ptr = calloc(t.nids, sizeof *ptr);
+        size_t *live = calloc(t.nids, sizeof *live);
+        size_t peak = peak_payload(&t, live);
+        printf("%-16.16s", base_name(t.path));
+        double best = 0;
+        for (size_t c = 0; c < NSTD; c++) {
+            result r = run_heap(&standard[c], &t, &a, ptr, peak, runs);
+            if (r.failed) printf(" %17s", "FAILED");
+            else printf(" %6.3f %10.1f", r.util, r.ns_per_op);
+            sum_util[c] += r.util;
+            sum_ns[c] += r.ns_per_op;
+            if (r.util > best) best = r.util;
+        }
+        double libc = run_libc(&t, ptr, runs);
+        sum_libc += libc;
+        sum_best += best;
+        printf(" %9.1f %6.3f\n", libc, best);
+        if (do_sweep) {
+            char desc[64] = "";
+            double top = sweep(&t, &a, ptr, peak, desc, sizeof desc);
+            sum_sweep += top;
+            printf("    sweep: best %.3f with %s\n", top, desc);
+        }
+        if (nlat + t.nops > latcap) {
+            latcap = (nlat + t.nops) * 2;
+            lat = realloc(lat, latcap * sizeof *lat);
+        }
+        latency_tlsf(&t, &a, ptr, lat, &nlat);
+        free(ptr);
+        free(live);
+        trace_free(&t);
+    }
+    printf("%-16s", "mean");
+    for (size_t c = 0; c < NSTD; c++)
+        printf(" %6.3f %10.1f", sum_util[c] / (double)ntraces, sum_ns[c] / (double)ntraces);
+    printf(" %9.1f %6.3f\n", sum_libc / (double)ntraces, sum_best / (double)ntraces);
+    if (do_sweep) printf("mean of the sweep's best configuration per trace: %.3f\n", sum_sweep / (double)ntraces);
+
+    /* the timer's own cost: empty pairs */
+    uint64_t empty[4096];
+    for (size_t i = 0; i < 4096; i++) {
+        uint64_t t0 = ticks();
+        empty[i] = ticks() - t0;
+    }
+    uint64_t overhead = measure_quantile_u64(empty, 4096, 0.5);
+    double rate = tsc_per_ns();
+    for (size_t i = 0; i < nlat; i++) lat[i] = lat[i] > overhead ? lat[i] - overhead : 0;
+    uint64_t p50 = measure_quantile_u64(lat, nlat, 0.5), p99 = measure_quantile_u64(lat, nlat, 0.99),
+             p999 = measure_quantile_u64(lat, nlat, 0.999);
+    printf("tlsf single alloc/free latency over %zu operations (rdtsc, timer cost %llu ticks removed): "
+           "p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns\n",
+           nlat, (unsigned long long)overhead, (double)p50 / rate, (double)p99 / rate, (double)p999 / rate);
+    free(lat);
+    free(a.base);
+    return 0;
+}
