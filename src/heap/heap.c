@@ -459,9 +459,12 @@ static void grow_after(carve_heap *h, uintptr_t b, size_t size)
     uintptr_t next = b + b_size(b);
     if (h->grow == NULL || r == NULL || (next != r->end && (b_used(next) || next + b_size(next) != r->end)))
         return;
-    size_t have = b_size(b) + free_after(b) + (r->mem_end - (r->end + HDR));
+    /* the new tail must make a block of its own (min_block) when b is the last block */
+    size_t short_by = size - b_size(b) - free_after(b);
+    if (free_after(b) == 0 && short_by < h->min_block) short_by = h->min_block;
+    size_t spare = r->mem_end - (r->end + HDR);
     size_t got = 0;
-    void *mem = h->grow(h->grow_ctx, size > have ? size - have : h->min_block, &got);
+    void *mem = h->grow(h->grow_ctx, short_by > spare ? short_by - spare : h->min_block, &got);
     if (mem != NULL && got != 0) (void)add_memory(h, (uintptr_t)mem, got);
 }
 
