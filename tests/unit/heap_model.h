@@ -18,17 +18,17 @@
 
 #include <string.h>
 
-#define MODEL_LIVE 96
+#define MODEL_LIVE 64
 #define MODEL_POOL ((size_t)48 << 20)
 /* Without coalescing the heap only ever splits, so its free blocks grow in number until every
  * one is tiny, and each check after a step gets slower. Such a heap is emptied, checked and
  * started afresh every MODEL_EPOCH operations, from a smaller pool. */
 #define MODEL_POOL_NO_COALESCE ((size_t)4 << 20)
-#define MODEL_EPOCH 2000ul
+#define MODEL_EPOCH 1000ul
 
 typedef struct model_block {
     unsigned char *p;
-    size_t n;
+    size_t n, usable;
     unsigned char fill;
 } model_block;
 
@@ -61,25 +61,32 @@ static size_t model_size(test_rng *rng)
 
 static int model_intact(const model_block *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    uint64_t want = 0x0101010101010101ull * b->fill, word;
+    size_t i = 0;
+    for (; i + 8 <= b->n; i += 8) {
+        memcpy(&word, b->p + i, 8);
+        if (word != want) return 0;
+    }
+    for (; i < b->n; i++)
         if (b->p[i] != b->fill) return 0;
     return 1;
 }
 
-static void model_accept(uint64_t seed, unsigned long op, const model_block *live, size_t nlive,
-                         unsigned char *p, size_t n, size_t align, const carve_heap *h, size_t skip)
+/* A new block p for n bytes: aligned, large enough, overlapping no other live block (headers
+ * included). Returns its usable size. */
+static size_t model_accept(uint64_t seed, unsigned long op, const model_block *live, size_t nlive,
+                           unsigned char *p, size_t n, size_t align, const carve_heap *h, size_t skip)
 {
     if (((uintptr_t)p & (align - 1)) != 0) CARVE_FAILF(seed, "op %lu: %p not %zu-aligned", op, (void *)p, align);
     size_t usable = carve_heap_usable_size(h, p);
     if (usable < n) CARVE_FAILF(seed, "op %lu: usable %zu < requested %zu", op, usable, n);
     for (size_t i = 0; i < nlive; i++) {
-        if (i == skip) continue;
         const model_block *o = &live[i];
-        size_t ou = carve_heap_usable_size(h, o->p);
-        if (p < o->p + ou + 8 && o->p < p + usable + 8)
+        if (i != skip && p < o->p + o->usable + 8 && o->p < p + usable + 8)
             CARVE_FAILF(seed, "op %lu: block %p+%zu overlaps live %p+%zu", op, (void *)p, usable,
-                        (void *)o->p, ou);
+                        (void *)o->p, o->usable);
     }
+    return usable;
 }
 
 /* Free every live block, checking contents; the heap must then hold no used byte. */
@@ -136,9 +143,9 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
                 p = carve_heap_alloc(h, n);
             }
             if (p != NULL) {
-                model_accept(seed, op, live, nlive, p, n, al, h, SIZE_MAX);
+                size_t usable = model_accept(seed, op, live, nlive, p, n, al, h, SIZE_MAX);
                 memset(p, fill, n);
-                live[nlive++] = (model_block){p, n, fill};
+                live[nlive++] = (model_block){p, n, usable, fill};
                 requested += n;
             }
         } else if (kind < 65) { /* realloc */
@@ -149,10 +156,10 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
                 size_t keep = n < b->n ? n : b->n;
                 for (size_t k = 0; k < keep; k++)
                     if (q[k] != b->fill) CARVE_FAILF(seed, "op %lu: realloc lost byte %zu of %zu", op, k, keep);
-                model_accept(seed, op, live, nlive, q, n, align, h, i);
+                size_t usable = model_accept(seed, op, live, nlive, q, n, align, h, i);
                 memset(q, fill, n);
                 requested = requested - b->n + n;
-                *b = (model_block){q, n, fill};
+                *b = (model_block){q, n, usable, fill};
             } else if (!model_intact(b)) {
                 CARVE_FAILF(seed, "op %lu: a failed realloc changed the block", op);
             }
