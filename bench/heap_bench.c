@@ -11,9 +11,13 @@
  * timer's own median cost, converted with a TSC rate calibrated against CLOCK_MONOTONIC), all
  * traces pooled, p50/p99/p99.9.
  *
- * Usage: heap_bench [--runs N] [--sweep] TRACE...
- *   --sweep  also try every policy x order x coalescing x alignment (8, 16) for utilisation and
- *            print the best configuration per trace.
+ * Usage: heap_bench [--runs N] [--sweep] [--only NAME] TRACE...
+ *   --sweep  also try every policy x order x alignment (8, 16) x variant (plain, no_coalesce,
+ *            split_high_below 64 or 256, each with grow_min 0 or 4096) for utilisation and print
+ *            the best configuration per trace.
+ *   --only   replay only that standard configuration (first ... tlsf) once per trace, nothing
+ *            else: for instruction counts, e.g.
+ *            valgrind --tool=callgrind --toggle-collect=replay_heap heap_bench --only tlsf ...
  */
 #include "carve/heap.h"
 #include "measure.h"
@@ -211,8 +215,9 @@ static void describe(char *out, size_t len, const carve_heap_config *c)
 {
     static const char *fits[] = {"first", "next", "best", "worst", "segregated", "tlsf"};
     static const char *orders[] = {"lifo", "fifo", "address", "size-asc", "size-desc"};
-    snprintf(out, len, "%s%s%s a%zu%s", fits[c->fit], c->fit <= CARVE_FIT_WORST ? "/" : "",
-             c->fit <= CARVE_FIT_WORST ? orders[c->order] : "", c->align, c->no_coalesce ? " nc" : "");
+    snprintf(out, len, "%s%s%s align %zu%s split_high_below %zu grow_min %zu", fits[c->fit],
+             c->fit <= CARVE_FIT_WORST ? "/" : "", c->fit <= CARVE_FIT_WORST ? orders[c->order] : "",
+             c->align, c->no_coalesce ? " no_coalesce" : "", c->split_high_below, c->grow_min);
 }
 
 static double sweep(const trace *t, arena *a, void **ptr, size_t peak, char *best, size_t len)
@@ -221,9 +226,11 @@ static double sweep(const trace *t, arena *a, void **ptr, size_t peak, char *bes
     for (int fit = 0; fit <= CARVE_FIT_TLSF; fit++)
         for (int order = 0; order <= (fit <= CARVE_FIT_WORST ? CARVE_ORDER_SIZE_DESC : 0); order++)
             for (size_t align = 8; align <= 16; align *= 2)
-                for (int nc = 0; nc <= 1; nc++) {
+                for (int v = 0; v < 6; v++) {
+                    static const size_t split[] = {0, 0, 64, 256, 64, 256};
                     config c = {"", {.fit = (carve_fit)fit, .order = (carve_order)order, .align = align,
-                                     .no_coalesce = nc}};
+                                     .no_coalesce = v == 1, .split_high_below = split[v],
+                                     .grow_min = v >= 4 ? 4096 : 0}};
                     result r = run_heap(&c, t, a, ptr, peak, 1);
                     if (!r.failed && r.util > top) {
                         top = r.util;
@@ -231,6 +238,35 @@ static double sweep(const trace *t, arena *a, void **ptr, size_t peak, char *bes
                     }
                 }
     return top;
+}
+
+/* One replay per trace of one configuration; prints the operation count. */
+static int run_only(const char *name, char **paths, size_t ntraces, arena *a)
+{
+    const config *c = NULL;
+    for (size_t i = 0; i < NSTD; i++)
+        if (strcmp(standard[i].name, name) == 0) c = &standard[i];
+    if (c == NULL) {
+        fprintf(stderr, "heap_bench: no configuration %s\n", name);
+        return 2;
+    }
+    size_t ops = 0;
+    for (size_t i = 0; i < ntraces; i++) {
+        trace t;
+        char err[512];
+        if (trace_load(paths[i], &t, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        void **ptr = calloc(t.nids, sizeof *ptr);
+        carve_heap *h = arena_heap(a, &c->cfg);
+        if (replay_heap(h, &t, ptr) != 0) return 1;
+        ops += t.nops;
+        free(ptr);
+        trace_free(&t);
+    }
+    printf("%s: %zu trace operations replayed\n", name, ops);
+    return 0;
 }
 
 static const char *base_name(const char *path)
@@ -242,9 +278,11 @@ static const char *base_name(const char *path)
 int main(int argc, char **argv)
 {
     int runs = 5, do_sweep = 0, first = 1;
+    const char *only = NULL;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--runs") == 0 && first + 1 < argc) runs = atoi(argv[++first]);
         else if (strcmp(argv[first], "--sweep") == 0) do_sweep = 1;
+        else if (strcmp(argv[first], "--only") == 0 && first + 1 < argc) only = argv[++first];
         else {
             fprintf(stderr, "usage: heap_bench [--runs N] [--sweep] TRACE...\n");
             return 2;
@@ -260,6 +298,7 @@ int main(int argc, char **argv)
     a.base = malloc(arena_bytes);
     a.end = a.base + arena_bytes;
     if (a.base == NULL) return 1;
+    if (only != NULL) return run_only(only, argv + first, ntraces, &a);
     double sum_util[NSTD] = {0}, sum_ns[NSTD] = {0}, sum_libc = 0, sum_best = 0, sum_sweep = 0;
     uint64_t *lat = NULL;
     size_t nlat = 0, latcap = 0;
@@ -295,7 +334,7 @@ int main(int argc, char **argv)
         sum_best += best;
         printf(" %9.1f %6.3f\n", libc, best);
         if (do_sweep) {
-            char desc[64] = "";
+            char desc[128] = "";
             double top = sweep(&t, &a, ptr, peak, desc, sizeof desc);
             sum_sweep += top;
             printf("    sweep: best %.3f with %s\n", top, desc);

@@ -12,7 +12,7 @@
  *   where min_block = round_up(32, G) (header, two list links, footer): n = 0 gives min_block.
  *   carve_heap_usable_size is then the block size minus 8.
  * - Placement: the policy chooses a free block of at least S(n) (see carve_fit, carve_order);
- *   the allocation takes its LOW end; if the rest is at least min_block it stays free (in a
+ *   the allocation takes its LOW end (the high end if S(n) < cfg->split_high_below); if the rest is at least min_block it stays free (in a
  *   LIFO, FIFO or ADDRESS list it keeps the chosen block's place; in a SIZE order and in the
  *   class lists it is re-inserted), otherwise the whole block is handed out.
  * - Free: the block goes back to its list (LIFO: front, FIFO: back, ADDRESS/SIZE: sorted), after
@@ -59,12 +59,19 @@ typedef enum carve_order {  /* how the free list of FIRST/NEXT/BEST/WORST is kep
     CARVE_ORDER_SIZE_DESC   /* descending size, ties by ascending address                        */
 } carve_order;
 
-/* An all-zero config (or NULL) means: first fit, LIFO, coalescing, 16-byte alignment, no grow. */
+/* An all-zero config (or NULL) means: first fit, LIFO, coalescing, 16-byte alignment, no grow,
+ * no grow minimum, every allocation from the low end. */
 typedef struct carve_heap_config {
     carve_fit fit; carve_order order;
     bool no_coalesce;          /* false: coalesce neighbours on free        */
     size_t align;              /* payload alignment, a power of two from 8 to 1024; 0 = 16 */
     carve_grow_fn grow; void *grow_ctx;  /* optional: more memory when nothing fits */
+    /* Additions to DESIGN.md, both 0 (off) by default. grow_min: the heap asks the grow
+     * callback for at least this many bytes at a time. split_high_below: a request whose block
+     * is smaller than this is carved from the HIGH end of the chosen free block (the free rest
+     * stays where it was), so small and large blocks gather at opposite ends of the free space
+     * and freeing the large ones leaves large holes (the binary-bal traces). */
+    size_t grow_min, split_high_below;
 } carve_heap_config;
 
 /* Build a heap in [mem, mem+bytes). The control struct lives at the start of mem. NULL when mem

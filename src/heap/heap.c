@@ -140,7 +140,7 @@ static bool grow_for(carve_heap *h, size_t size, int attempt)
         want = size > have ? size - have : h->min_block;
     }
     size_t got = 0;
-    void *mem = h->grow(h->grow_ctx, want, &got);
+    void *mem = h->grow(h->grow_ctx, want > h->grow_min ? want : h->grow_min, &got);
     if (mem == NULL || got == 0) return false;
     return add_memory(h, (uintptr_t)mem, got) == CARVE_OK;
 }
@@ -175,7 +175,7 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
         .fit = c.fit, .order = c.order, .coalesce = !c.no_coalesce,
         .align = c.align, .align_log2 = carve_log2_floor(c.align),
         .min_block = carve_align_up(4 * HDR, c.align),
-        .grow = c.grow, .grow_ctx = c.grow_ctx,
+        .grow = c.grow, .grow_ctx = c.grow_ctx, .grow_min = c.grow_min, .split_high = c.split_high_below,
         .lists = (fblock **)(base + sizeof(carve_heap)),
     };
     h->rows = heap_index_rows(h, bytes);
@@ -233,6 +233,19 @@ static void *place(carve_heap *h, fblock *fb, size_t size, size_t n)
         h->free_bytes -= have;
         h->used_bytes += have;
         return (void *)(b + HDR);
+    }
+    if (size < h->split_high) { /* a small request: the high end, the free rest stays at b */
+        bool keep = heap_index_keeps_place(h);
+        if (!keep) heap_index_remove(h, fb);
+        uint64_t w = make_word(h, b, have - size, false, 0, false);
+        *word_at(b + have - size - HDR) = w;
+        *word_at(b) = w | (prev_free ? F_PREV_FREE : 0);
+        if (!keep) heap_index_insert(h, fb);
+        uintptr_t c = b + have - size;
+        mark_used(h, c, size, size - HDR - n, true);
+        h->free_bytes -= size;
+        h->used_bytes += size;
+        return (void *)(c + HDR);
     }
     uintptr_t rest = b + size;
     uint64_t w = make_word(h, rest, have - size, false, 0, false);
@@ -464,7 +477,8 @@ static void grow_after(carve_heap *h, uintptr_t b, size_t size)
     if (free_after(b) == 0 && short_by < h->min_block) short_by = h->min_block;
     size_t spare = r->mem_end - (r->end + HDR);
     size_t got = 0;
-    void *mem = h->grow(h->grow_ctx, short_by > spare ? short_by - spare : h->min_block, &got);
+    size_t want = short_by > spare ? short_by - spare : h->min_block;
+    void *mem = h->grow(h->grow_ctx, want > h->grow_min ? want : h->grow_min, &got);
     if (mem != NULL && got != 0) (void)add_memory(h, (uintptr_t)mem, got);
 }
 

@@ -278,11 +278,14 @@ void heap_index_remove(carve_heap *h, fblock *b)
     else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
 }
 
+bool heap_index_keeps_place(const carve_heap *h)
+{
+    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
+}
+
 void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
 {
-    bool keep_place = is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC &&
-                      h->order != CARVE_ORDER_SIZE_DESC;
-    if (!keep_place) {
+    if (!heap_index_keeps_place(h)) {
         bool rove = h->rover == b;
         heap_index_remove(h, b);
         heap_index_insert(h, rest);

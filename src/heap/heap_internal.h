@@ -85,6 +85,7 @@ struct carve_heap {
     unsigned align_log2;
     carve_grow_fn grow;
     void *grow_ctx;
+    size_t grow_min, split_high; /* cfg->grow_min, cfg->split_high_below */
     region *regions, *last; /* last: the region most recently added or extended */
 
     /* FIRST/NEXT/BEST/WORST: one doubly linked list; NEXT's roving pointer. */
@@ -167,6 +168,8 @@ void heap_index_remove(carve_heap *h, fblock *b);
  * place where the order allows, or is re-filed. */
 void heap_index_replace(carve_heap *h, fblock *b, fblock *rest);
 fblock *heap_index_find(carve_heap *h, size_t size); /* a free block of at least size, or NULL */
+/* Does a free block that changes size (same address) keep its place in the index? */
+bool heap_index_keeps_place(const carve_heap *h);
 /* The list SEGREGATED or TLSF keeps a free block of this size in. */
 unsigned heap_index_slot(const carve_heap *h, size_t size);
 /* In heap.c: allocate a block for the heap's own use (not counted as used or requested), or

@@ -105,14 +105,16 @@ static void model_free_all(uint64_t seed, carve_heap *h, model_block *live, size
                     carve_heap_check(h));
 }
 
-static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t align, uint64_t seed)
+static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t align, size_t split_high,
+                      uint64_t seed)
 {
     size_t pool_size = no_coalesce ? MODEL_POOL_NO_COALESCE : MODEL_POOL;
     model_pool pool = {.base = malloc(pool_size), .size = pool_size, .rng = {seed ^ 0x5eed}};
     ck_assert_ptr_nonnull(pool.base);
     test_rng rng = {seed};
     carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce, .align = align,
-                             .grow = model_grow, .grow_ctx = &pool};
+                             .grow = model_grow, .grow_ctx = &pool, .split_high_below = split_high,
+                             .grow_min = split_high * 64};
     pool.used = 64 << 10;
     carve_heap *h = carve_heap_init(pool.base, pool.used, &cfg);
     ck_assert_ptr_nonnull(h);
@@ -189,13 +191,15 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
     free(pool.base);
 }
 
-/* Loop index i of a tcase: order = i / 2, coalescing off when i is odd; alignment varies. */
+/* Loop index i of a tcase: order = i / 2, coalescing off when i is odd; the alignment (8, 16,
+ * 32) and the split_high_below/grow_min variant (every third case) rotate. */
 static void model_case(carve_fit fit, int i)
 {
     static const size_t aligns[] = {16, 8, 32};
     carve_order order = (carve_order)(i / 2);
     bool no_coalesce = (i & 1) != 0;
-    model_run(fit, order, no_coalesce, aligns[(size_t)i % 3], test_seed() + (uint64_t)(fit * 10 + i));
+    model_run(fit, order, no_coalesce, aligns[(size_t)i % 3], i % 3 == 2 ? 256 : 0,
+              test_seed() + (uint64_t)(fit * 10 + i));
 }
 
 #endif /* CARVE_HEAP_MODEL_H */

@@ -380,6 +380,44 @@ START_TEST(tlsf_table_grows_with_the_heap)
 }
 END_TEST
 
+START_TEST(small_blocks_from_the_high_end)
+{
+    carve_heap_config cfg = {.fit = CARVE_FIT_FIRST, .order = CARVE_ORDER_ADDRESS, .split_high_below = 256};
+    carve_heap *h = carve_heap_init(buf, 65536, &cfg);
+    ck_assert_ptr_nonnull(h);
+    unsigned char *small[8], *large[8];
+    for (int i = 0; i < 8; i++) {
+        small[i] = carve_heap_alloc(h, 64);
+        large[i] = carve_heap_alloc(h, 448);
+        ck_assert_ptr_nonnull(small[i]);
+        ck_assert_ptr_nonnull(large[i]);
+    }
+    ck_assert(small[0] > large[7]);
+    for (int i = 1; i < 8; i++) {
+        ck_assert_ptr_eq(small[i], small[i - 1] - 80); /* downwards from the top */
+        ck_assert_ptr_eq(large[i], large[i - 1] + 464); /* upwards from the bottom */
+    }
+    for (int i = 0; i < 8; i++) carve_heap_free(h, large[i]);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    unsigned char *p = carve_heap_alloc(h, 512 * 7); /* the large blocks left one hole */
+    ck_assert_ptr_eq(p, large[0]);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+}
+END_TEST
+
+START_TEST(grow_min_sets_the_smallest_request)
+{
+    grower g = {buf + 4096, buf + BUF_BYTES, 0, 0};
+    carve_heap_config cfg = {.fit = CARVE_FIT_BEST, .grow = grow_piece, .grow_ctx = &g, .grow_min = 65536};
+    carve_heap *h = carve_heap_init(buf, 4096, &cfg);
+    ck_assert_ptr_nonnull(h);
+    for (int i = 0; i < 100; i++) ck_assert_ptr_nonnull(carve_heap_alloc(h, 100));
+    ck_assert_uint_eq(g.calls, 1);
+    ck_assert_uint_eq((size_t)(g.next - (buf + 4096)), 65536);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+}
+END_TEST
+
 /* ---- misuse -------------------------------------------------------------------------------- */
 
 /* A snapshot of the heap for "unchanged" checks: its stats and a walk. */
@@ -548,6 +586,8 @@ static Suite *suite(void)
     tcase_add_test(tc, other_memory_becomes_a_new_region);
     tcase_add_test(tc, add_region_by_hand);
     tcase_add_test(tc, tlsf_table_grows_with_the_heap);
+    tcase_add_test(tc, small_blocks_from_the_high_end);
+    tcase_add_test(tc, grow_min_sets_the_smallest_request);
     suite_add_tcase(s, tc);
     tc = tcase_create("misuse_and_views");
     tcase_add_loop_test(tc, misuse_gets_a_status_and_changes_nothing, 0, 6);
