@@ -40,6 +40,9 @@ static const config standard[] = {
     {"worst", {.fit = CARVE_FIT_WORST, .order = CARVE_ORDER_ADDRESS}},
     {"segregated", {.fit = CARVE_FIT_SEGREGATED}},
     {"tlsf", {.fit = CARVE_FIT_TLSF}},
+    {"first-hi", {.fit = CARVE_FIT_FIRST, .order = CARVE_ORDER_ADDRESS, .align = 8, .split_high_below = 256,
+                  .grow_min = 4096}},
+    {"tlsf-hi", {.fit = CARVE_FIT_TLSF, .align = 8, .split_high_below = 256, .grow_min = 4096}},
 };
 #define NSTD (sizeof standard / sizeof standard[0])
 
