@@ -9,7 +9,7 @@
  * --runs replays, each on a fresh heap; glibc replays the same operations in the same process.
  * Latency: every TLSF alloc and free of one replay per trace, timed alone with rdtsc (minus the
  * timer's own median cost, converted with a TSC rate calibrated against CLOCK_MONOTONIC), all
- * traces pooled, p50/p99/p99.9.
+ * traces pooled, p50/p99/p99.9; glibc's malloc and free timed the same way, for comparison.
  *
  * Usage: heap_bench [--runs N] [--sweep] [--only NAME] TRACE...
  *   --sweep  also try every policy x order x alignment (8, 16) x variant (plain, no_coalesce,
@@ -212,6 +212,41 @@ static void latency_tlsf(const trace *t, arena *a, void **ptr, uint64_t *lat, si
     }
 }
 
+/* The same for glibc malloc and free (realloc untimed), for comparison. */
+static void latency_libc(const trace *t, void **ptr, uint64_t *lat, size_t *nlat)
+{
+    memset(ptr, 0, t->nids * sizeof *ptr);
+    for (size_t i = 0; i < t->nops; i++) {
+        const trace_op *op = &t->ops[i];
+        uint64_t t0, t1;
+        if (op->kind == TRACE_ALLOC) {
+            t0 = ticks();
+            ptr[op->id] = malloc(op->size);
+            t1 = ticks();
+        } else if (op->kind == TRACE_FREE) {
+            t0 = ticks();
+            free(ptr[op->id]);
+            t1 = ticks();
+            ptr[op->id] = NULL;
+        } else {
+            ptr[op->id] = realloc(ptr[op->id], op->size);
+            continue;
+        }
+        lat[(*nlat)++] = t1 - t0;
+    }
+    for (size_t i = 0; i < t->nids; i++) free(ptr[i]), ptr[i] = NULL;
+}
+
+static void print_latency(const char *name, uint64_t *lat, size_t n, uint64_t overhead, double rate)
+{
+    for (size_t i = 0; i < n; i++) lat[i] = lat[i] > overhead ? lat[i] - overhead : 0;
+    uint64_t p50 = measure_quantile_u64(lat, n, 0.5), p99 = measure_quantile_u64(lat, n, 0.99),
+             p999 = measure_quantile_u64(lat, n, 0.999);
+    printf("%s single alloc/free latency over %zu operations (rdtsc, timer cost %llu ticks removed): "
+           "p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns\n",
+           name, n, (unsigned long long)overhead, (double)p50 / rate, (double)p99 / rate, (double)p999 / rate);
+}
+
 /* ---- the sweep ------------------------------------------------------------------------------ */
 
 static void describe(char *out, size_t len, const carve_heap_config *c)
@@ -303,8 +338,8 @@ int main(int argc, char **argv)
     if (a.base == NULL) return 1;
     if (only != NULL) return run_only(only, argv + first, ntraces, &a);
     double sum_util[NSTD] = {0}, sum_ns[NSTD] = {0}, sum_libc = 0, sum_best = 0, sum_sweep = 0;
-    uint64_t *lat = NULL;
-    size_t nlat = 0, latcap = 0;
+    uint64_t *lat = NULL, *lat_libc = NULL;
+    size_t nlat = 0, nlat_libc = 0, latcap = 0;
 
     printf("%-16s", "trace");
     for (size_t c = 0; c < NSTD; c++) printf(" %17s", standard[c].name);
@@ -345,8 +380,10 @@ int main(int argc, char **argv)
         if (nlat + t.nops > latcap) {
             latcap = (nlat + t.nops) * 2;
             lat = realloc(lat, latcap * sizeof *lat);
+            lat_libc = realloc(lat_libc, latcap * sizeof *lat_libc);
         }
         latency_tlsf(&t, &a, ptr, lat, &nlat);
+        latency_libc(&t, ptr, lat_libc, &nlat_libc);
         free(ptr);
         free(live);
         trace_free(&t);
@@ -365,13 +402,10 @@ int main(int argc, char **argv)
     }
     uint64_t overhead = measure_quantile_u64(empty, 4096, 0.5);
     double rate = tsc_per_ns();
-    for (size_t i = 0; i < nlat; i++) lat[i] = lat[i] > overhead ? lat[i] - overhead : 0;
-    uint64_t p50 = measure_quantile_u64(lat, nlat, 0.5), p99 = measure_quantile_u64(lat, nlat, 0.99),
-             p999 = measure_quantile_u64(lat, nlat, 0.999);
-    printf("tlsf single alloc/free latency over %zu operations (rdtsc, timer cost %llu ticks removed): "
-           "p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns\n",
-           nlat, (unsigned long long)overhead, (double)p50 / rate, (double)p99 / rate, (double)p999 / rate);
+    print_latency("tlsf", lat, nlat, overhead, rate);
+    print_latency("glibc", lat_libc, nlat_libc, overhead, rate);
     free(lat);
+    free(lat_libc);
     free(a.base);
     return 0;
 }

@@ -105,13 +105,14 @@ static void model_free_all(uint64_t seed, carve_heap *h, model_block *live, size
                     carve_heap_check(h));
 }
 
+/* seed: CARVE_TEST_SEED (printed on failure, replays every case); salt: this case's offset. */
 static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t align, size_t split_high,
-                      uint64_t seed)
+                      uint64_t seed, uint64_t salt)
 {
     size_t pool_size = no_coalesce ? MODEL_POOL_NO_COALESCE : MODEL_POOL;
-    model_pool pool = {.base = malloc(pool_size), .size = pool_size, .rng = {seed ^ 0x5eed}};
+    model_pool pool = {.base = malloc(pool_size), .size = pool_size, .rng = {(seed + salt) ^ 0x5eed}};
     ck_assert_ptr_nonnull(pool.base);
-    test_rng rng = {seed};
+    test_rng rng = {seed + salt};
     carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce, .align = align,
                              .grow = model_grow, .grow_ctx = &pool, .split_high_below = split_high,
                              .grow_min = split_high * 64};
@@ -198,8 +199,8 @@ static void model_case(carve_fit fit, int i)
     static const size_t aligns[] = {16, 8, 32};
     carve_order order = (carve_order)(i / 2);
     bool no_coalesce = (i & 1) != 0;
-    model_run(fit, order, no_coalesce, aligns[(size_t)i % 3], i % 3 == 2 ? 256 : 0,
-              test_seed() + (uint64_t)(fit * 10 + i));
+    model_run(fit, order, no_coalesce, aligns[(size_t)i % 3], i % 3 == 2 ? 256 : 0, test_seed(),
+              (uint64_t)(fit * 10 + i));
 }
 
 #endif /* CARVE_HEAP_MODEL_H */
