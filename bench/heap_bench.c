@@ -186,34 +186,24 @@ static double tsc_per_ns(void)
     return (double)(ticks() - c0) / (double)(measure_now_ns() - n0);
 }
 
-/* Time every alloc and free of one replay; append the tick counts to lat. */
-static void latency_tlsf(const trace *t, arena *a, void **ptr, uint64_t *lat, size_t *nlat)
-{
-    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF};
-    carve_heap *h = arena_heap(a, &cfg);
-    memset(ptr, 0, t->nids * sizeof *ptr);
-    for (size_t i = 0; i < t->nops; i++) {
-        const trace_op *op = &t->ops[i];
-        uint64_t t0, t1;
-        if (op->kind == TRACE_ALLOC) {
-            t0 = ticks();
-            ptr[op->id] = carve_heap_alloc(h, op->size);
-            t1 = ticks();
-        } else if (op->kind == TRACE_FREE) {
-            t0 = ticks();
-            carve_heap_free(h, ptr[op->id]);
-            t1 = ticks();
-            ptr[op->id] = NULL;
-        } else {
-            ptr[op->id] = carve_heap_realloc(h, ptr[op->id], op->size);
-            continue;
-        }
-        lat[(*nlat)++] = t1 - t0;
-    }
-}
+/* An allocator for the latency replay. */
+typedef struct latency_ops {
+    void *(*alloc)(void *ctx, size_t n);
+    void (*release)(void *ctx, void *p);
+    void *(*resize)(void *ctx, void *p, size_t n);
+    void *ctx;
+} latency_ops;
 
-/* The same for glibc malloc and free (realloc untimed), for comparison. */
-static void latency_libc(const trace *t, void **ptr, uint64_t *lat, size_t *nlat)
+static void *heap_alloc_op(void *ctx, size_t n) { return carve_heap_alloc(ctx, n); }
+static void heap_free_op(void *ctx, void *p) { carve_heap_free(ctx, p); }
+static void *heap_realloc_op(void *ctx, void *p, size_t n) { return carve_heap_realloc(ctx, p, n); }
+static void *libc_alloc_op(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void libc_free_op(void *ctx, void *p) { (void)ctx; free(p); }
+static void *libc_realloc_op(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
+
+/* Time every alloc and free of one replay (reallocs untimed); append the tick counts to lat.
+ * Frees what is left at the end. */
+static void latency_replay(const trace *t, const latency_ops *o, void **ptr, uint64_t *lat, size_t *nlat)
 {
     memset(ptr, 0, t->nids * sizeof *ptr);
     for (size_t i = 0; i < t->nops; i++) {
@@ -221,20 +211,20 @@ static void latency_libc(const trace *t, void **ptr, uint64_t *lat, size_t *nlat
         uint64_t t0, t1;
         if (op->kind == TRACE_ALLOC) {
             t0 = ticks();
-            ptr[op->id] = malloc(op->size);
+            ptr[op->id] = o->alloc(o->ctx, op->size);
             t1 = ticks();
         } else if (op->kind == TRACE_FREE) {
             t0 = ticks();
-            free(ptr[op->id]);
+            o->release(o->ctx, ptr[op->id]);
             t1 = ticks();
             ptr[op->id] = NULL;
         } else {
-            ptr[op->id] = realloc(ptr[op->id], op->size);
+            ptr[op->id] = o->resize(o->ctx, ptr[op->id], op->size);
             continue;
         }
         lat[(*nlat)++] = t1 - t0;
     }
-    for (size_t i = 0; i < t->nids; i++) free(ptr[i]), ptr[i] = NULL;
+    for (size_t i = 0; i < t->nids; i++) o->release(o->ctx, ptr[i]), ptr[i] = NULL;
 }
 
 static void print_latency(const char *name, uint64_t *lat, size_t n, uint64_t overhead, double rate)
@@ -382,8 +372,11 @@ int main(int argc, char **argv)
             lat = realloc(lat, latcap * sizeof *lat);
             lat_libc = realloc(lat_libc, latcap * sizeof *lat_libc);
         }
-        latency_tlsf(&t, &a, ptr, lat, &nlat);
-        latency_libc(&t, ptr, lat_libc, &nlat_libc);
+        carve_heap_config tlsf = {.fit = CARVE_FIT_TLSF};
+        latency_ops heap_ops = {heap_alloc_op, heap_free_op, heap_realloc_op, arena_heap(&a, &tlsf)};
+        latency_ops libc_ops = {libc_alloc_op, libc_free_op, libc_realloc_op, NULL};
+        latency_replay(&t, &heap_ops, ptr, lat, &nlat);
+        latency_replay(&t, &libc_ops, ptr, lat_libc, &nlat_libc);
         free(ptr);
         free(live);
         trace_free(&t);
