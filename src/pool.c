@@ -7,8 +7,8 @@
  * An in-use bitmap (one bit per block) answers "is this block live" in O(1), which catches a
  * double free without trusting anything stored inside a block.
  *
- * Invariants: the list holds exactly the blocks whose bit is clear, each once; nfree is its
- * length; the bits past N are clear. Bound: alloc and free are O(1) (no scan, no search);
+ * Invariants: the list holds exactly the blocks whose bit is clear, each once; its length is
+ * N - (allocs - frees); the bits past N are clear. Bound: alloc and free are O(1) (no scan, no search);
  * init, check and walk are O(N). Layout and traps: src/pool_impl.h.
  */
 #include "pool_impl.h"
@@ -58,7 +58,8 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     memset(p->bitmap, 0, words * sizeof(uint64_t));
     p->base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
     p->block_size = bs;
-    p->nblocks = p->nfree = p->min_free = n;
+    p->nblocks = n;
+    p->shift = carve_is_pow2(bs) ? carve_log2_floor(bs) : 0;
     p->span = n * bs;
     p->div_magic = p->span < (1ull << 32) ? UINT64_MAX / bs + 1 : 0;
     p->flags = flags;
@@ -100,7 +101,7 @@ CARVE_API carve_status carve_pool_free(carve_pool *p, void *block)
 }
 
 CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }
-CARVE_API size_t carve_pool_available(const carve_pool *p) { return p->nfree; }
+CARVE_API size_t carve_pool_available(const carve_pool *p) { return pool_nfree(p); }
 CARVE_API size_t carve_pool_block_size(const carve_pool *p) { return p->block_size; }
 
 CARVE_API size_t carve_pool_usable_size(const carve_pool *p, const void *block)
@@ -114,24 +115,25 @@ size_t carve_pool_check_impl(const carve_pool *p)
     size_t bad = 0;
     if (p->magic != POOL_MAGIC) return 1; /* nothing else can be trusted */
     if (p->poisoned) bad++;
-    if (p->nfree > p->nblocks || p->span != p->nblocks * p->block_size) bad++;
+    size_t nfree = pool_nfree(p);
+    if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
     size_t words = (p->nblocks + 63) / 64, live = 0;
     for (size_t w = 0; w < words; w++) live += carve_popcount64(p->bitmap[w]);
     if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;
-    if (live != p->nblocks - p->nfree) bad++;
+    if (live != p->nblocks - nfree) bad++;
     /* The list: each node a free block start, no more nodes than free blocks (so no cycle). */
     size_t len = 0;
     void *cur = p->head;
     while (cur != NULL) {
         size_t i = pool_index(p, (uintptr_t)cur);
-        if (i == SIZE_MAX || pool_bit(p, i) || len >= p->nfree) {
+        if (i == SIZE_MAX || pool_bit(p, i) || len >= nfree) {
             bad++;
             return bad;
         }
         len++;
         cur = pool_decode(p, (void *const *)cur);
     }
-    if (len != p->nfree) bad++;
+    if (len != nfree) bad++;
     return bad;
 }
 
@@ -151,12 +153,13 @@ CARVE_API void carve_pool_stats(const carve_pool *p, carve_stats *out)
 {
     if (!carve_stats_begin(out)) return;
     out->capacity = p->bytes;
-    out->used = (p->nblocks - p->nfree) * p->block_size;
-    out->free = p->nfree * p->block_size;
-    out->free_blocks = p->nfree;
-    out->largest_free = p->nfree > 0 ? p->block_size : 0;
+    size_t nfree = pool_nfree(p);
+    out->used = (p->nblocks - nfree) * p->block_size;
+    out->free = nfree * p->block_size;
+    out->free_blocks = nfree;
+    out->largest_free = nfree > 0 ? p->block_size : 0;
     out->requested = out->used;
-    out->peak_requested = (p->nblocks - p->min_free) * p->block_size;
+    out->peak_requested = p->touched * p->block_size;
     out->allocs = p->allocs;
     out->frees = p->frees;
     out->failed = p->failed;

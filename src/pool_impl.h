@@ -34,9 +34,10 @@ struct carve_pool {
     uint64_t div_magic;    /* UINT64_MAX / block_size + 1, for span < 2^32; 0: use '/' */
     uintptr_t secret;      /* 0: plain links */
     uint64_t *bitmap;      /* bit i set: block i is in use */
-    size_t nblocks, nfree;
-    size_t min_free;       /* low-water mark of nfree, for peak_requested */
-    uint64_t allocs, frees, failed;
+    size_t nblocks;
+    size_t touched;        /* 1 + the highest index ever handed out (see pool_pop) */
+    uint64_t allocs, frees, failed; /* successful allocs and frees: nfree = N - (allocs - frees) */
+    unsigned shift;        /* log2(block_size) when it is a power of two, else 0 */
     size_t bytes;          /* memory given to init, for stats.capacity */
     uint64_t magic;
     unsigned flags;
@@ -53,15 +54,20 @@ size_t carve_pool_check_impl(const carve_pool *p);
 CARVE_INLINE size_t pool_index_of_block(const carve_pool *p, uintptr_t a)
 {
     uintptr_t off = a - p->base;
+    if (CARVE_LIKELY(p->shift != 0)) return off >> p->shift;
     if (CARVE_LIKELY(p->div_magic != 0)) return (size_t)(((unsigned __int128)p->div_magic * off) >> 64);
     return off / p->block_size;
 }
+
+/* Free blocks. O(1). */
+CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - (size_t)(p->allocs - p->frees); }
 
 /* Block index of address a, or SIZE_MAX when a is outside the pool or not at a block start. */
 CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 {
     uintptr_t off = a - p->base;
     if (CARVE_UNLIKELY(off >= p->span)) return SIZE_MAX;
+    if (CARVE_LIKELY(p->shift != 0)) return (off & (p->block_size - 1)) == 0 ? off >> p->shift : SIZE_MAX;
     if (CARVE_LIKELY(p->div_magic != 0)) {
         /* off < 2^32 and block_size < 2^32: off % d == 0 iff off * c <= c - 1 (mod 2^64), and
          * off / d == (c * off) >> 64 (Lemire, Kaser, Kurz 2019). */
@@ -116,8 +122,10 @@ CARVE_INLINE void *pool_pop(carve_pool *p)
     size_t i = pool_index_of_block(p, (uintptr_t)blk);
     p->bitmap[i >> 6] |= 1ull << (i & 63);
     p->head = next;
-    p->nfree--;
-    if (p->nfree < p->min_free) p->min_free = p->nfree;
+    /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
+     * highest index is popped only when every touched block is live: touched is the peak of
+     * live blocks. */
+    if (CARVE_UNLIKELY(i >= p->touched)) p->touched = i + 1;
     p->allocs++;
     return blk;
 }
@@ -133,7 +141,6 @@ CARVE_INLINE carve_status pool_push(carve_pool *p, void *block)
     *w &= ~bit;
     pool_encode(p, (void **)block, p->head);
     p->head = block;
-    p->nfree++;
     p->frees++;
     return CARVE_OK;
 }

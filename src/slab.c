@@ -355,14 +355,14 @@ CARVE_API void *carve_slab_alloc(carve_slab *s, size_t size)
         }
     }
     carve_pool *p = h->pool;
-    bool was_empty = p->nfree == p->nblocks;
+    bool was_empty = pool_nfree(p) == p->nblocks;
     void *b = pool_pop(p);
     if (CARVE_UNLIKELY(b == NULL)) { /* a free-list link was overwritten: carve_slab_check counts it */
         c->failed++;
         return NULL;
     }
     if (was_empty) c->empty--;
-    if (p->nfree == 0) list_unlink(c, h);
+    if (pool_nfree(p) == 0) list_unlink(c, h);
     c->allocs++;
     c->used_blocks++;
     s->used_bytes += c->size;
@@ -384,7 +384,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     if (CARVE_UNLIKELY(h == NULL)) return CARVE_EFOREIGN;
     if (CARVE_UNLIKELY(h->check != slab_check_word(s, h) || h->cls >= s->nclasses)) return CARVE_ECORRUPT;
     carve_pool *pool = h->pool;
-    bool was_full = pool->nfree == 0;
+    bool was_full = pool_nfree(pool) == 0;
     carve_status st = pool_push(pool, p);
     if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
     class_state *c = &s->cls[h->cls];
@@ -392,7 +392,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     c->used_blocks--;
     s->used_bytes -= c->size;
     if (was_full) list_push(c, h);
-    if (CARVE_UNLIKELY(pool->nfree == pool->nblocks)) {
+    if (CARVE_UNLIKELY(pool_nfree(pool) == pool->nblocks)) {
         if (c->empty >= 1) release_slab(s, h);
         else c->empty++;
     }
@@ -427,11 +427,12 @@ CARVE_API size_t carve_slab_check(const carve_slab *s)
         const carve_pool *p = h->pool;
         bad += carve_pool_check_impl(p);
         if (p->block_size != s->cls[h->cls].size) bad++;
-        if (h->on_list != (p->nfree > 0)) bad++;
+        size_t nfree = pool_nfree(p);
+        if (h->on_list != (nfree > 0)) bad++;
         slabs[h->cls]++;
-        empty[h->cls] += p->nfree == p->nblocks;
-        partial[h->cls] += p->nfree > 0;
-        used[h->cls] += p->nblocks - p->nfree;
+        empty[h->cls] += nfree == p->nblocks;
+        partial[h->cls] += nfree > 0;
+        used[h->cls] += p->nblocks - nfree;
         total[h->cls] += p->nblocks;
     }
     if (count != s->set_count) bad++;
