@@ -38,7 +38,7 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     uintptr_t start = (uintptr_t)mem, end;
     if (__builtin_add_overflow(start, bytes, &end)) return NULL;
     uintptr_t hdr = carve_align_up_ptr(start, _Alignof(carve_pool));
-    uintptr_t after_hdr = hdr + sizeof(carve_pool);
+    uintptr_t after_hdr = hdr + offsetof(carve_pool, bitmap);
     if (hdr < start || after_hdr > end) return NULL;
     /* N blocks need ceil(N/64) bitmap words; solve from an upper bound downwards. */
     size_t room = end - after_hdr;
@@ -54,12 +54,12 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     carve_pool *p = (carve_pool *)hdr;
     memset(p, 0, sizeof *p);
     size_t words = (n + 63) / 64;
-    p->bitmap = (uint64_t *)after_hdr;
     memset(p->bitmap, 0, words * sizeof(uint64_t));
     p->base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
     p->block_size = bs;
     p->nblocks = n;
     p->shift = carve_is_pow2(bs) ? carve_log2_floor(bs) : 0;
+    p->mask = bs - 1;
     p->span = n * bs;
     p->div_magic = p->span < (1ull << 32) ? UINT64_MAX / bs + 1 : 0;
     p->flags = flags;
@@ -96,8 +96,9 @@ CARVE_API void *carve_pool_alloc(carve_pool *p)
 
 CARVE_API carve_status carve_pool_free(carve_pool *p, void *block)
 {
-    if (block == NULL) return CARVE_OK;
-    return pool_push(p, block);
+    carve_status st = pool_push(p, block);
+    /* NULL is foreign to every pool; answering OK only on this cold path keeps the hot one short */
+    return CARVE_UNLIKELY(st != CARVE_OK) && block == NULL ? CARVE_OK : st;
 }
 
 CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }

@@ -33,15 +33,16 @@ struct carve_pool {
     size_t block_size;
     uint64_t div_magic;    /* UINT64_MAX / block_size + 1, for span < 2^32; 0: use '/' */
     uintptr_t secret;      /* 0: plain links */
-    uint64_t *bitmap;      /* bit i set: block i is in use */
     size_t nblocks;
     size_t touched;        /* 1 + the highest index ever handed out (see pool_pop) */
     uint64_t allocs, frees, failed; /* successful allocs and frees: nfree = N - (allocs - frees) */
     unsigned shift;        /* log2(block_size) when it is a power of two, else 0 */
+    size_t mask;           /* block_size - 1 */
     size_t bytes;          /* memory given to init, for stats.capacity */
     uint64_t magic;
     unsigned flags;
     bool poisoned;         /* a hardened pop met a bad link */
+    uint64_t bitmap[];     /* right after the struct; bit i set: block i is in use */
 };
 
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it
@@ -67,7 +68,7 @@ CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 {
     uintptr_t off = a - p->base;
     if (CARVE_UNLIKELY(off >= p->span)) return SIZE_MAX;
-    if (CARVE_LIKELY(p->shift != 0)) return (off & (p->block_size - 1)) == 0 ? off >> p->shift : SIZE_MAX;
+    if (CARVE_LIKELY(p->shift != 0)) return (off & p->mask) == 0 ? off >> p->shift : SIZE_MAX;
     if (CARVE_LIKELY(p->div_magic != 0)) {
         /* off < 2^32 and block_size < 2^32: off % d == 0 iff off * c <= c - 1 (mod 2^64), and
          * off / d == (c * off) >> 64 (Lemire, Kaser, Kurz 2019). */
@@ -139,7 +140,8 @@ CARVE_INLINE carve_status pool_push(carve_pool *p, void *block)
     uint64_t bit = 1ull << (i & 63);
     if (CARVE_UNLIKELY((*w & bit) == 0)) return CARVE_EDOUBLEFREE;
     *w &= ~bit;
-    pool_encode(p, (void **)block, p->head);
+    if (p->secret != 0) pool_encode(p, (void **)block, p->head);
+    else *(void **)block = p->head;
     p->head = block;
     p->frees++;
     return CARVE_OK;
