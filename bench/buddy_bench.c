@@ -2,19 +2,21 @@
  * bench/buddy_bench.c: the buddy on the CS:APP malloc-lab traces, beside the published
  * buddy_alloc figure (0.852 mean utilisation, 136 ns/op; /work/shared/traces/README.md).
  *
- * Replay: `a` allocates, `f` frees, `r` keeps the block when the new size fits its usable size
- * and otherwise allocates a new block, copies, and frees the old one (realloc semantics).
+ * Replay: `a` allocates, `f` frees, `r` goes through carve_buddy_realloc (in place when the
+ * block shrinks or its following buddies are free, else alloc + copy + free).
  * Utilisation = peak live requested bytes / footprint, with two footprints:
  *   arena      the smallest `bytes` given to carve_buddy_init (control data included) that
  *              replays the trace without a failed alloc, found by binary search (the README's
  *              definition for the published figures);
- *   highwater  carve_buddy_high_water after a replay in a large arena: control data plus the
- *              end of the highest block ever handed out.
+ *   highwater  carve_buddy_high_water after a replay in a 256 MiB power-of-two region (one
+ *              block at the start): control data plus the end of the highest block ever
+ *              handed out.
  * Time: wall-clock ns per trace operation, the median of R replays in the smallest arena.
  *
  *   buddy_bench [--runs R] [--min-block B] TRACE...
  */
 #include "carve/buddy.h"
+#include "internal.h"
 #include "measure.h"
 #include "trace.h"
 
@@ -22,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct replay { void **ptr; size_t *size; } replay;
+typedef struct replay { void **ptr; } replay;
 
 /* Replay t in [mem, mem + bytes). 0 when every alloc succeeded; -1 otherwise. */
 static int run(const trace *t, replay *r, void *mem, size_t bytes, size_t min_block, size_t *high_water)
@@ -39,21 +41,13 @@ static int run(const trace *t, replay *r, void *mem, size_t bytes, size_t min_bl
             continue;
         }
         if (op->kind == TRACE_REALLOC && *slot != NULL) {
-            if (op->size <= carve_buddy_usable_size(b, *slot)) {
-                r->size[op->id] = op->size;
-                continue;
-            }
-            void *n = carve_buddy_alloc(b, op->size);
+            void *n = carve_buddy_realloc(b, *slot, op->size);
             if (n == NULL) return -1;
-            memcpy(n, *slot, r->size[op->id] < op->size ? r->size[op->id] : op->size);
-            carve_buddy_free(b, *slot);
             *slot = n;
-            r->size[op->id] = op->size;
             continue;
         }
         *slot = carve_buddy_alloc(b, op->size);
         if (*slot == NULL) return -1;
-        r->size[op->id] = op->size;
     }
     if (high_water != NULL) *high_water = carve_buddy_high_water(b);
     return 0;
@@ -83,8 +77,8 @@ int main(int argc, char **argv)
         first += 2;
     }
     if (runs > 64) runs = 64;
-    size_t big = (size_t)256 << 20;
-    unsigned char *mem = malloc(big);
+    size_t big = carve_buddy_region_bytes((size_t)256 << 20, min_block);
+    unsigned char *mem = aligned_alloc(4096, carve_align_up(big, 4096));
     printf("buddy, min_block %zu: utilisation = peak live bytes / footprint; ns/op median of %zu replays\n", min_block, runs);
     printf("%-22s %9s %10s %7s %10s %7s %8s\n", "trace", "peak_live", "arena", "util", "highwater", "util_hw", "ns/op");
     double sum_u = 0, sum_hw = 0, sum_ns = 0, sum_ns_norealloc = 0;
@@ -96,7 +90,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "buddy_bench: %s\n", err);
             return 1;
         }
-        replay r = {calloc(t.nids, sizeof(void *)), calloc(t.nids, sizeof(size_t))};
+        replay r = {calloc(t.nids, sizeof(void *))};
         size_t peak = peak_live(&t), hw = 0;
         if (run(&t, &r, mem, big, min_block, &hw) != 0) {
             fprintf(stderr, "buddy_bench: %s does not fit in %zu bytes\n", argv[a], big);
@@ -127,7 +121,6 @@ int main(int argc, char **argv)
             nnr++;
         }
         free(r.ptr);
-        free(r.size);
         trace_free(&t);
     }
     if (ntr > 0)

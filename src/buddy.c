@@ -101,12 +101,28 @@ static void unlink_block(carve_buddy *b, unsigned k, uint32_t i)
     b->free_blocks--;
 }
 
+/* min_block as init uses it: at least 16, a power of two; 0 when too large. */
+static size_t normal_min_block(size_t min_block)
+{
+    if (min_block < 16) min_block = 16;
+    if (min_block > ((size_t)1 << 40)) return 0;
+    return (size_t)1 << carve_log2_ceil(min_block);
+}
+
+CARVE_API size_t carve_buddy_region_bytes(size_t managed, size_t min_block)
+{
+    min_block = normal_min_block(min_block);
+    if (min_block == 0 || managed == 0 || managed > ((size_t)NONE - 1) * min_block) return 0;
+    size_t n = (managed + min_block - 1) / min_block;
+    size_t align = min_block < 4096 ? min_block : 4096;
+    return carve_align_up(sizeof(carve_buddy) + n, align) + n * min_block;
+}
+
 CARVE_API carve_buddy *carve_buddy_init(void *mem, size_t bytes, size_t min_block)
 {
     if (mem == NULL) return NULL;
-    if (min_block < 16) min_block = 16;
-    if (min_block > ((size_t)1 << 40)) return NULL;
-    min_block = (size_t)1 << carve_log2_ceil(min_block);
+    min_block = normal_min_block(min_block);
+    if (min_block == 0) return NULL;
     unsigned shift = carve_log2_floor(min_block);
     size_t align = min_block < 4096 ? min_block : 4096;
 
@@ -223,6 +239,41 @@ CARVE_API carve_status carve_buddy_free(carve_buddy *b, void *p)
     return CARVE_OK;
 }
 
+CARVE_API void *carve_buddy_realloc(carve_buddy *b, void *p, size_t size)
+{
+    if (p == NULL) return carve_buddy_alloc(b, size);
+    uint32_t i = boundary_index(b, p);
+    if (i == NONE || (b->ctrl[i] & (HEAD | USED)) != (HEAD | USED)) return NULL;
+    size_t units = size == 0 ? 1 : ((size - 1) >> b->shift) + 1;
+    if (units > b->nmin || carve_log2_ceil(units) >= MAX_ORDERS) {
+        b->failed++;
+        return NULL;
+    }
+    unsigned k = b->ctrl[i] & ORDER_MASK, want = carve_log2_ceil(units);
+    if (want < k) { /* shrink: give the upper halves back (their buddies are ours, so no merge) */
+        for (unsigned j = k; j-- > want;) push(b, j, i + (1u << j));
+    } else if (want > k) { /* grow in place when the following buddies are whole free blocks */
+        bool fits = (i & ((1u << want) - 1)) == 0 && (size_t)i + ((size_t)1 << want) <= b->nmin;
+        for (unsigned j = k; fits && j < want; j++) fits = is_free_head(b, i + (1u << j), j) && links_ok(b, j, i + (1u << j));
+        if (!fits) {
+            void *n = carve_buddy_alloc(b, size);
+            if (n == NULL) return NULL;
+            memcpy(n, p, order_bytes(b, k));
+            carve_buddy_free(b, p);
+            return n;
+        }
+        for (unsigned j = k; j < want; j++) {
+            unlink_block(b, j, i + (1u << j));
+            b->ctrl[i + (1u << j)] = 0;
+        }
+        if (i + ((size_t)1 << want) > b->hw_end) b->hw_end = i + ((size_t)1 << want);
+    }
+    b->used_bytes = b->used_bytes - order_bytes(b, k) + order_bytes(b, want);
+    if (b->used_bytes > b->peak_used) b->peak_used = b->used_bytes;
+    b->ctrl[i] = (uint8_t)(HEAD | USED | want);
+    return p;
+}
+
 CARVE_API size_t carve_buddy_usable_size(const carve_buddy *b, const void *p)
 {
     uint32_t i = boundary_index(b, p);
@@ -301,7 +352,7 @@ CARVE_API void carve_buddy_stats(const carve_buddy *b, carve_stats *out)
 
 CARVE_API size_t carve_buddy_high_water(const carve_buddy *b)
 {
-    return (size_t)(b->base - b->mem) + (b->hw_end << b->shift);
+    return b->hw_end == 0 ? 0 : carve_buddy_region_bytes(b->hw_end << b->shift, (size_t)1 << b->shift);
 }
 
 CARVE_API size_t carve_buddy_min_block(const carve_buddy *b) { return (size_t)1 << b->shift; }

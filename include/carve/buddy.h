@@ -54,9 +54,22 @@ CARVE_API void         carve_buddy_walk(const carve_buddy *b, carve_walk_fn fn, 
  * this is the rounded size); allocs, frees, failed. O(1). */
 CARVE_API void         carve_buddy_stats(const carve_buddy *b, carve_stats *out);
 
+/* Resize a live block, keeping its contents up to the smaller size. Shrinking gives the upper
+ * halves back in place; growing takes the following buddies in place when they are whole free
+ * blocks (the block must be aligned to the new size), else allocates, copies and frees (alloc
+ * and free counted). p NULL: carve_buddy_alloc. NULL when p is not a live block of b or when
+ * nothing fits (counted in stats.failed); p is then untouched. size 0 keeps one min block.
+ * O(log(bytes / min_block)) plus the copy. */
+CARVE_API void        *carve_buddy_realloc(carve_buddy *b, void *p, size_t size);
+
 /* Additions for the lab. */
-/* Bytes from mem to the end of the highest block ever handed out (control data included):
- * the footprint of a buddy that never touched memory above it. O(1). */
+/* The bytes to give carve_buddy_init so that it manages exactly `managed` bytes (rounded up to
+ * min blocks), for mem aligned to min(min_block, 4096): with managed a power of two the region
+ * starts as one block. 0 when the arguments are out of range. O(1). */
+CARVE_API size_t       carve_buddy_region_bytes(size_t managed, size_t min_block);
+/* The footprint of what has been touched: carve_buddy_region_bytes for the blocks up to the end
+ * of the highest block ever handed out (their control bytes and the header included, the
+ * control bytes of never-touched memory not). 0 before the first alloc. O(1). */
 CARVE_API size_t       carve_buddy_high_water(const carve_buddy *b);
 /* The smallest block (after rounding). O(1). */
 CARVE_API size_t       carve_buddy_min_block(const carve_buddy *b);

@@ -36,20 +36,17 @@ static void snapshot(const carve_buddy *b, carve_stats *st)
     carve_buddy_stats(b, st);
 }
 
-/* A buddy whose managed range is exactly `managed` bytes (a power of two): grow the region
- * until the walk shows one free block of that size. */
+/* A buddy whose managed range is exactly `managed` bytes (a power of two): one free block. */
 static carve_buddy *pow2_buddy(size_t managed, size_t min_block)
 {
     static blocks bl;
-    for (size_t extra = managed / min_block; extra < managed; extra += 1) {
-        carve_buddy *b = carve_buddy_init(arena, managed + extra, min_block);
-        if (b == NULL) continue;
-        walk(b, &bl);
-        if (bl.n == 1 && bl.b[0].size == managed) return b;
-        if (bl.n >= 1 && bl.b[0].size > managed) break;
-    }
-    ck_abort_msg("no region gives one block of %zu", managed);
-    return NULL;
+    carve_buddy *b = carve_buddy_init(arena, carve_buddy_region_bytes(managed, min_block), min_block);
+    ck_assert_ptr_nonnull(b);
+    walk(b, &bl);
+    ck_assert_uint_eq(bl.n, 1);
+    ck_assert_uint_eq(bl.b[0].size, managed);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, (void *)bl.b[0].start), 0);
+    return b;
 }
 
 START_TEST(init_rejects_bad_arguments)
@@ -204,6 +201,61 @@ START_TEST(damaged_links_are_refused)
 }
 END_TEST
 
+START_TEST(region_bytes_is_exact)
+{
+    for (size_t mb = 16; mb <= 8192; mb *= 2) {
+        size_t bytes = carve_buddy_region_bytes(1 << 18, mb);
+        ck_assert_uint_gt(bytes, 1 << 18);
+        carve_buddy *b = carve_buddy_init(arena, bytes - 1, mb);
+        static blocks bl;
+        walk(b, &bl);
+        ck_assert_uint_gt(bl.n, 1); /* one byte less: no longer one block */
+        pow2_buddy(1 << 18, mb);
+    }
+    ck_assert_uint_eq(carve_buddy_region_bytes(0, 64), 0);
+    ck_assert_uint_eq(carve_buddy_region_bytes(64, (size_t)1 << 41), 0);
+}
+END_TEST
+
+START_TEST(realloc_shrinks_and_grows_in_place_or_moves)
+{
+    carve_buddy *b = pow2_buddy(4096, 64);
+    static blocks bl;
+    unsigned char *p = carve_buddy_alloc(b, 1024);
+    memset(p, 7, 1024);
+    ck_assert_ptr_eq(carve_buddy_realloc(b, p, 100), p); /* shrink in place */
+    ck_assert_uint_eq(carve_buddy_usable_size(b, p), 128);
+    walk(b, &bl);
+    ck_assert_uint_eq(bl.b[1].size, 128); /* the upper halves are free again */
+    ck_assert(!bl.b[1].used);
+    ck_assert_ptr_eq(carve_buddy_realloc(b, p, 2048), p); /* grow in place over free buddies */
+    ck_assert_uint_eq(carve_buddy_usable_size(b, p), 2048);
+    for (int i = 0; i < 100; i++) ck_assert_uint_eq(p[i], 7);
+    ck_assert_uint_eq(carve_buddy_check(b), 0);
+    unsigned char *q = carve_buddy_alloc(b, 64); /* sits in p's upper buddy */
+    memset(p, 9, 2048);
+    ck_assert_ptr_null(carve_buddy_realloc(b, p, 4096)); /* no room: p untouched */
+    ck_assert_uint_eq(carve_buddy_usable_size(b, p), 2048);
+    ck_assert_int_eq(carve_buddy_free(b, q), CARVE_OK);
+    ck_assert_int_eq(carve_buddy_free(b, p), CARVE_OK);
+    p = carve_buddy_alloc(b, 64);
+    q = carve_buddy_alloc(b, 64); /* p's buddy: p must move to grow */
+    memset(p, 5, 64);
+    unsigned char *r = carve_buddy_realloc(b, p, 500);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_ne(r, p);
+    for (int i = 0; i < 64; i++) ck_assert_uint_eq(r[i], 5);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, p), 0);
+    ck_assert_ptr_null(carve_buddy_realloc(b, p, 10)); /* p is no longer live */
+    ck_assert_ptr_null(carve_buddy_realloc(b, r + 64, 10));
+    unsigned char *n = carve_buddy_realloc(b, NULL, 64);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, n), 64);
+    ck_assert_ptr_null(carve_buddy_realloc(b, q, SIZE_MAX));
+    ck_assert_uint_eq(carve_buddy_usable_size(b, q), 64);
+    ck_assert_uint_eq(carve_buddy_check(b), 0);
+}
+END_TEST
+
 typedef struct live { unsigned char *p; size_t size, usable; uint8_t fill; } live;
 
 /* Random allocs and frees against an ownership map of min blocks; the checker, the alignment
@@ -247,6 +299,27 @@ START_TEST(randomized_against_model)
                 lv[nlive] = (live){p, size, u, (uint8_t)s};
                 memset(p, (uint8_t)s, u);
                 nlive++;
+            }
+        } else if (op < 60 && nlive > 0) {
+            size_t k = (size_t)test_rng_below(&rng, nlive);
+            live l = lv[k];
+            size_t size = (size_t)test_rng_range(&rng, 0, test_rng_below(&rng, 4) == 0 ? 20000 : 600);
+            unsigned char *q = carve_buddy_realloc(b, l.p, size);
+            if (q == NULL) {
+                if (carve_buddy_usable_size(b, l.p) != l.usable) CARVE_FAILF(seed, "step %zu: failed realloc changed the block", s);
+            } else {
+                size_t u = carve_buddy_usable_size(b, q), keep = u < l.usable ? u : l.usable;
+                for (size_t x = 0; x < keep; x++)
+                    if (q[x] != l.fill) CARVE_FAILF(seed, "step %zu: realloc lost byte %zu", s, x);
+                size_t off = (uintptr_t)l.p - base, o2 = (uintptr_t)q - base;
+                for (size_t m = off / min_block; m < (off + l.usable) / min_block; m++) owner[m] = -1;
+                if (o2 % u != 0) CARVE_FAILF(seed, "step %zu: realloc block of %zu at offset %zu", s, u, o2);
+                for (size_t m = o2 / min_block; m < (o2 + u) / min_block; m++) {
+                    if (owner[m] != -1) CARVE_FAILF(seed, "step %zu: realloc overlaps min block %zu", s, m);
+                    owner[m] = (int32_t)k;
+                }
+                lv[k] = (live){q, size, u, (uint8_t)(s + 1)};
+                memset(q, (uint8_t)(s + 1), u);
             }
         } else if (op < 90 && nlive > 0) {
             size_t k = (size_t)test_rng_below(&rng, nlive);
@@ -301,6 +374,8 @@ static Suite *buddy_suite(void)
     tcase_add_test(tc, remainder_is_used_as_smaller_blocks);
     tcase_add_test(tc, every_status_and_nothing_changes_on_error);
     tcase_add_test(tc, damaged_links_are_refused);
+    tcase_add_test(tc, region_bytes_is_exact);
+    tcase_add_test(tc, realloc_shrinks_and_grows_in_place_or_moves);
     tcase_add_loop_test(tc, randomized_against_model, 0, 4);
     suite_add_tcase(s, tc);
     return s;
