@@ -62,6 +62,7 @@ typedef struct class_state {
 struct carve_slab {
     uint64_t magic;
     size_t slab_bytes;
+    unsigned slab_shift;          /* log2(slab_bytes) */
     size_t nclasses;
     class_state cls[CARVE_SLAB_MAX_CLASSES];
     uint8_t lut[LUT_MAX / 8 + 1]; /* (size + 7) / 8 -> class, for size <= lut_max */
@@ -139,7 +140,7 @@ static void *obtain(carve_slab *s, size_t bytes, size_t align, void **raw, size_
 
 CARVE_INLINE size_t set_slot(const carve_slab *s, uintptr_t key)
 {
-    uint64_t h = (uint64_t)(key / s->slab_bytes) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)(key >> s->slab_shift) * 0x9e3779b97f4a7c15ull;
     return (size_t)(h >> 32) & (s->set_cap - 1);
 }
 
@@ -154,7 +155,7 @@ CARVE_INLINE bool set_has(const carve_slab *s, uintptr_t key)
 
 static void set_put(uintptr_t *set, size_t cap, const carve_slab *s, uintptr_t key)
 {
-    uint64_t h = (uint64_t)(key / s->slab_bytes) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)(key >> s->slab_shift) * 0x9e3779b97f4a7c15ull;
     size_t i = (size_t)(h >> 32) & (cap - 1);
     while (set[i] != 0 && set[i] != TOMB) i = (i + 1) & (cap - 1);
     set[i] = key;
@@ -298,6 +299,7 @@ CARVE_API carve_slab *carve_slab_create(const carve_slab_config *cfg)
     memset(s, 0, sizeof *s);
     s->magic = CACHE_MAGIC;
     s->slab_bytes = slab_bytes;
+    s->slab_shift = carve_log2_floor(slab_bytes);
     s->nclasses = n;
     s->grow = cfg->grow;
     s->release = cfg->release;
