@@ -29,6 +29,13 @@ static uint64_t derive_secret(const void *mem)
     return z != 0 ? z : 0x5eed;
 }
 
+/* Do N blocks of bs, their bitmap and the alignment fit in [after_hdr, end)? */
+static bool pool_fits(uintptr_t after_hdr, uintptr_t end, size_t bs, size_t n)
+{
+    uintptr_t base = carve_align_up_ptr(after_hdr + (n + 63) / 64 * sizeof(uint64_t), 16);
+    return base <= end && (end - base) / bs >= n;
+}
+
 carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsigned flags, uint64_t secret)
 {
     if (mem == NULL || block_size == 0 || (flags & ~(unsigned)CARVE_POOL_HARDENED) != 0) return NULL;
@@ -42,14 +49,13 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     if (hdr < start || after_hdr > end) return NULL;
     /* N blocks need ceil(N/64) bitmap words; solve from an upper bound downwards. */
     size_t room = end - after_hdr;
-    size_t n = room / bs;
-    for (;;) {
-        if (n == 0) return NULL;
-        size_t words = (n + 63) / 64;
-        uintptr_t base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
-        if (base <= end && (end - base) / bs >= n) break;
-        n--;
-    }
+    /* Start near the answer (the bitmap costs 1/8 byte per block, alignment up to 15 bytes),
+     * then step to the largest N that fits: a few steps either way. */
+    size_t n = room / bs, guess_words = (n + 63) / 64;
+    n = room > guess_words * sizeof(uint64_t) + 15 ? (room - guess_words * sizeof(uint64_t) - 15) / bs : 0;
+    while (n < room / bs && pool_fits(after_hdr, end, bs, n + 1)) n++;
+    while (n > 0 && !pool_fits(after_hdr, end, bs, n)) n--;
+    if (n == 0) return NULL;
 
     carve_pool *p = (carve_pool *)hdr;
     memset(p, 0, sizeof *p);
