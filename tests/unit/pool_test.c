@@ -4,6 +4,7 @@
  * checker after every step. */
 #include "carve/pool.h"
 #include "carve_test.h"
+#include "walk_log.h"
 #include "pool_impl.h"
 
 #include <string.h>
@@ -198,20 +199,6 @@ START_TEST(hardened_pool_refuses_a_link_to_a_live_block)
 }
 END_TEST
 
-typedef struct walk_log { uintptr_t last; size_t n, used, used_bytes; } walk_log;
-static void on_block(void *ctx, const carve_block_info *b)
-{
-    walk_log *w = ctx;
-    ck_assert_uint_gt(b->start, w->last);
-    w->last = b->start;
-    w->n++;
-    if (b->used) {
-        w->used++;
-        w->used_bytes += b->payload;
-    } else {
-        ck_assert_uint_eq(b->payload, 0);
-    }
-}
 
 START_TEST(walk_and_stats_agree)
 {
@@ -220,7 +207,7 @@ START_TEST(walk_and_stats_agree)
     for (int i = 0; i < 10; i++) x[i] = carve_pool_alloc(p);
     for (int i = 0; i < 10; i += 3) ck_assert_int_eq(carve_pool_free(p, x[i]), CARVE_OK);
     walk_log w = {0};
-    carve_pool_walk(p, on_block, &w);
+    carve_pool_walk(p, walk_log_block, &w);
     ck_assert_uint_eq(w.n, carve_pool_capacity(p));
     ck_assert_uint_eq(w.used, 6);
     carve_stats st;

@@ -4,6 +4,7 @@
  * included), per-class stats, walk, and a randomized run with the checker after every step. */
 #include "carve/slab.h"
 #include "carve_test.h"
+#include "walk_log.h"
 #include "internal.h"
 #include "os/os.h"
 
@@ -239,18 +240,6 @@ START_TEST(every_status_and_nothing_changes_on_error)
 }
 END_TEST
 
-typedef struct walk_log { uintptr_t last; size_t used, used_bytes, n; } walk_log;
-static void on_block(void *ctx, const carve_block_info *b)
-{
-    walk_log *w = ctx;
-    ck_assert_uint_gt(b->start, w->last);
-    w->last = b->start;
-    w->n++;
-    if (b->used) {
-        w->used++;
-        w->used_bytes += b->size;
-    }
-}
 
 START_TEST(walk_and_stats_agree)
 {
@@ -266,7 +255,7 @@ START_TEST(walk_and_stats_agree)
         ck_assert_int_eq(carve_slab_free(s, p[i]), CARVE_OK);
     }
     walk_log w = {0};
-    carve_slab_walk(s, on_block, &w);
+    carve_slab_walk(s, walk_log_block, &w);
     ck_assert_uint_eq(w.used, 400);
     ck_assert_uint_eq(w.used_bytes, want);
     carve_stats st;
