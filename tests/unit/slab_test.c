@@ -106,6 +106,16 @@ START_TEST(requests_go_to_the_smallest_class_that_fits)
     ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 8)), 8);
     ck_assert_ptr_null(carve_slab_alloc(s, 105));
     carve_slab_destroy(s);
+
+    /* classes above the lookup table's range are found by a scan */
+    size_t large[] = {64, 10000, 20000};
+    s = carve_slab_create(&(carve_slab_config){.sizes = large, .nsizes = 3});
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 9000)), 10000);
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 10001)), 20000);
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 65)), 10000);
+    ck_assert_ptr_null(carve_slab_alloc(s, 20001));
+    ck_assert_uint_eq(carve_slab_check(s), 0);
+    carve_slab_destroy(s);
 }
 END_TEST
 
