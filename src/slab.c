@@ -288,7 +288,12 @@ CARVE_API carve_slab *carve_slab_create(const carve_slab_config *cfg)
             if (sizes[i] != sizes[m - 1]) sizes[m++] = sizes[i];
         n = m;
     }
-    size_t slab_bytes = cfg->slab_bytes == 0 ? CARVE_SLAB_DEFAULT_BYTES : cfg->slab_bytes;
+    size_t slab_bytes = cfg->slab_bytes;
+    if (slab_bytes == 0) { /* the default, or 4 blocks of the largest class when that is more */
+        slab_bytes = CARVE_SLAB_DEFAULT_BYTES;
+        if (sizes[n - 1] > ((size_t)1 << 38)) return NULL;
+        if (sizes[n - 1] * 4 > slab_bytes) slab_bytes = sizes[n - 1] * 4;
+    }
     if (slab_bytes > ((size_t)1 << 40)) return NULL;
     slab_bytes = (size_t)1 << carve_log2_ceil(slab_bytes < 4096 ? 4096 : slab_bytes);
     /* A slab must hold one block of the largest class (header, pool, one bitmap word and
