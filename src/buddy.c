@@ -30,8 +30,10 @@
  *
  * Traps: the bitmaps, not the links, say what is free and where blocks start (double and
  * foreign frees are decided by the bitmaps alone). The links sit in free memory, so a write
- * after free can damage them: every link is validated against the bitmaps before it is
- * followed (alloc then fails, free returns CARVE_ECORRUPT, check counts it). A merge clears the
+ * after free can damage them: a block is popped only when the bitmaps say it is a whole free
+ * block of its order, and unlinked only when its neighbours are in range and point back at it
+ * (alloc then fails, free returns CARVE_ECORRUPT, check validates every link against the
+ * bitmaps). A merge clears the
  * parent's split bit, so the upper half's start is no block start any more.
  *
  * Metadata: about 2 to 3 bits per min block (3% of the range at 16-byte min blocks, under 1%
@@ -132,14 +134,14 @@ static void push(carve_buddy *b, unsigned k, uint32_t i)
     b->free_blocks++;
 }
 
-/* May free block i of order k be unlinked? Its neighbours must be free blocks of order k that
- * point back at it. */
+/* May free block i of order k be unlinked? Its neighbours must lie in the range and point back
+ * at it (the safe-unlink rule), so unlinking writes only where the list says it may. The
+ * neighbours' own bitmap state is verified when they are popped and by carve_buddy_check. */
 static bool links_ok(const carve_buddy *b, unsigned k, uint32_t i)
 {
     const link *l = blk(b, i);
-    if (l->prev == NONE ? b->head[k] != i : !is_free_head(b, l->prev, k) || blk(b, l->prev)->next != i)
-        return false;
-    return l->next == NONE || (is_free_head(b, l->next, k) && blk(b, l->next)->prev == i);
+    if (l->prev == NONE ? b->head[k] != i : l->prev >= b->nmin || blk(b, l->prev)->next != i) return false;
+    return l->next == NONE || (l->next < b->nmin && blk(b, l->next)->prev == i);
 }
 
 static void unlink_block(carve_buddy *b, unsigned k, uint32_t i)
