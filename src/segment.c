@@ -38,22 +38,25 @@
 enum { FREE = 0, PARTIAL = 1, FULL = 2 };
 
 /*
- * One block's metadata, 536 bytes:
- *   mask[64]    1 = segment used. Trap: bits of the last group past the last segment are SET
- *               while the block is sized, and masks of groups past the last are 0 but never read
- *               (their group_mask bit is 0). A block that becomes free clears the last group.
+ * One block's metadata, 536 bytes. The 24-byte header comes first so that it shares a cache line
+ * with masks 0..4: a block of runs of 13 cells or more (at most 315 segments, 5 groups) is served
+ * from one line.
  *   group_mask  bit g set: group g is real and has a free segment. 0 <=> full (or free).
- *   prev, next  block indices in the free list or the partial list of `size`; NIL ends. A full
- *               block's links are stale: it is in no list.
+ *   prev, next  block indices in the free list or the partial list of `size`; NIL ends. Trap: a
+ *               full block's links are stale: it is in no list.
  *   size        the run size served, 0 while free.  segments  floor(length / size), 0 while free.
  *   used        live segments.  status  FREE / PARTIAL / FULL.
+ *   mask[64]    1 = segment used. Trap: bits of the last group past the last segment are SET
+ *               while the block is sized, so they never look free; masks of groups past the last
+ *               are 0 but never read (their group_mask bit is 0). A block that becomes free
+ *               clears its last group, so a free block's masks are all 0.
  */
 typedef struct seg_block {
-    uint64_t mask[GROUPS];
     uint64_t group_mask;
     uint32_t prev, next;
     uint16_t size, segments, used;
     uint8_t status;
+    uint64_t mask[GROUPS];
 } seg_block;
 
 _Static_assert(sizeof(seg_block) <= 536, "seed 004: per-block metadata is at most 536 bytes");
@@ -262,21 +265,22 @@ fail:
     return CARVE_SEGMENT_NONE;
 }
 
-/* Where the run [cell, cell + size) lives: its block and segment, or an error (seed 004 step 5's
- * checks but the used bit). */
-static carve_status locate(const carve_segment *s, uint32_t cell, uint32_t size, uint32_t *block,
-                           uint32_t *segment)
+/* Where the run [cell, cell + size) lives: its block and segment, or an error (the checks of seed
+ * 004's free but the used bit). A free block has size 0, so the size test also refuses it. */
+CARVE_INLINE carve_status locate(const carve_segment *s, uint32_t cell, uint32_t size, uint32_t *block,
+                                 uint32_t *segment)
 {
-    if (size == 0 || size > s->max_size) return CARVE_EINVAL;
-    if (cell < s->begin || cell >= s->end || s->end - cell < size) return CARVE_EFOREIGN;
-    uint32_t offset = cell - s->begin;
-    uint32_t i = s->block_shift != 0 ? offset >> s->block_shift : offset / s->block_size;
+    if (CARVE_UNLIKELY(size == 0 || size > s->max_size)) return CARVE_EINVAL;
+    uint32_t offset = cell - s->begin, total = s->end - s->begin;   /* cell < begin wraps high */
+    if (CARVE_UNLIKELY(offset >= total || total - offset < size)) return CARVE_EFOREIGN;
+    uint32_t i = s->block_shift != 0 ? offset >> s->block_shift : offset / s->block_size;  /* block_index */
     uint32_t inside = cell - s->block_size * i - s->begin;
-    uint32_t seg = (uint32_t)(((uint64_t)inside * s->recip[size]) >> 32);
+    uint32_t seg = (uint32_t)(((uint64_t)inside * s->recip[size]) >> 32);                  /* segment_index */
     const seg_block *b = &s->blocks[i];
-    if (b->status == FREE || b->size != size) return CARVE_EFOREIGN;      /* wrong size class   */
-    if (i * s->block_size + seg * size + s->begin != cell) return CARVE_EFOREIGN; /* misaligned */
-    if (seg >= b->segments) return CARVE_EFOREIGN;                        /* the unusable tail */
+    if (CARVE_UNLIKELY(b->size != size)) return CARVE_EFOREIGN;       /* free, or another size  */
+    /* cell == block_index * BlockSize + segment_index * Size + IndexBegin, common terms cancelled */
+    if (CARVE_UNLIKELY(seg * size != inside)) return CARVE_EFOREIGN;  /* inside a segment       */
+    if (CARVE_UNLIKELY(seg >= b->segments)) return CARVE_EFOREIGN;    /* the unusable tail      */
     *block = i;
     *segment = seg;
     return CARVE_OK;

@@ -8,6 +8,7 @@
 #include "carve_test.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -446,24 +447,39 @@ END_TEST
 
 /* ---- check, walk, stats --------------------------------------------------------------------- */
 
+/* A mirror of src/segment.c's block layout (o1heap style), to damage chosen fields. */
+typedef struct mirror_block {
+    uint64_t group_mask;
+    uint32_t prev, next;
+    uint16_t size, segments, used;
+    uint8_t status;
+    uint64_t mask[64];
+} mirror_block;
+
+static unsigned char *block_meta(fixture *f, uint32_t blocks, uint32_t block)
+{
+    ck_assert_uint_eq(sizeof(mirror_block), carve_segment_block_meta());
+    return (unsigned char *)f->meta + f->bytes - (blocks - block) * sizeof(mirror_block);
+}
+
 START_TEST(check_detects_every_flipped_mask_bit)
 {
-    carve_segment_config cfg = config(0, 256, 64, 8);
-    fixture f = make(cfg);
+    fixture f = make(config(0, 256, 64, 8));
     for (int k = 0; k < 5; k++) carve_segment_alloc(f.s, 3);    /* block 0 partial: 21 segs */
     for (int k = 0; k < 8; k++) carve_segment_alloc(f.s, 8);    /* block 1 full */
-    size_t blocks_at = f.bytes - 4 * carve_segment_block_meta();
-    unsigned char *meta = f.meta;
-    /* Every bit of the 64 masks and the group mask of blocks 0, 1 (sized) and 2 (free). */
-    for (size_t block = 0; block < 3; block++)
-        for (size_t byte = 0; byte < 65 * 8; byte++)
-            for (unsigned bit = 0; bit < 8; bit++) {
-                unsigned char *p = meta + blocks_at + block * carve_segment_block_meta() + byte;
-                *p ^= (unsigned char)(1u << bit);
+    /* Every bit of the group mask and the 64 masks of blocks 0, 1 (sized) and 2 (free). */
+    for (uint32_t block = 0; block < 3; block++) {
+        unsigned char *base = block_meta(&f, 4, block);
+        for (size_t byte = 0; byte < sizeof(mirror_block); byte++) {
+            bool is_mask = byte < 8 || byte >= offsetof(mirror_block, mask);
+            for (unsigned bit = 0; bit < 8 && is_mask; bit++) {
+                base[byte] ^= (unsigned char)(1u << bit);
                 if (carve_segment_check(f.s) == 0)
-                    ck_abort_msg("block %zu byte %zu bit %u flipped unnoticed", block, byte, bit);
-                *p ^= (unsigned char)(1u << bit);
+                    ck_abort_msg("block %u byte %zu bit %u flipped unnoticed", block, byte, bit);
+                base[byte] ^= (unsigned char)(1u << bit);
             }
+        }
+    }
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     ck_assert_uint_eq(carve_segment_check(NULL), 1);
     drop(&f);
@@ -474,19 +490,20 @@ START_TEST(check_detects_damaged_links_and_status)
 {
     fixture f = make(config(0, 256, 64, 8));
     carve_segment_alloc(f.s, 3);
-    unsigned char *meta = f.meta;
-    size_t blocks_at = f.bytes - 4 * carve_segment_block_meta();
-    /* Each of the bytes after the masks (links, size, counts, status) of block 0 and block 3. */
+    /* Each byte of the links, size, segments, used and status of block 0 (partial) and block 3
+     * (the last of the free list). */
     size_t noticed = 0, tried = 0;
-    for (size_t block = 0; block < 4; block += 3)
-        for (size_t byte = 65 * 8; byte < 65 * 8 + 15; byte++) {
-            unsigned char *p = meta + blocks_at + block * carve_segment_block_meta() + byte;
-            unsigned char keep = *p;
-            *p = (unsigned char)(keep + 1);
+    for (uint32_t block = 0; block < 4; block += 3) {
+        unsigned char *base = block_meta(&f, 4, block);
+        for (size_t byte = offsetof(mirror_block, prev); byte <= offsetof(mirror_block, status); byte++) {
+            unsigned char keep = base[byte];
+            base[byte] = (unsigned char)(keep + 1);
             noticed += carve_segment_check(f.s) != 0;
             tried++;
-            *p = keep;
+            base[byte] = keep;
         }
+    }
+    ck_assert_uint_eq(tried, 2 * 15);
     ck_assert_uint_eq(noticed, tried);
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     drop(&f);
