@@ -24,60 +24,15 @@
  * Bound: O(1) per alloc and free (no loop at all); unusable tail <= Size - 1 cells per block
  * (<= 49 for a 4096-cell block); 536 bytes of metadata per block.
  */
-#include "carve/segment.h"
-
 #include "internal.h"
+#include "segment_layout.h"
 
 #include <stdalign.h>
-#include <stdatomic.h>
 #include <string.h>
 
-#define NIL UINT32_MAX          /* the end of a list of block indices */
-#define GROUPS 64               /* at most 4096 / 1 segments / 64 per group */
-
-enum { FREE = 0, PARTIAL = 1, FULL = 2 };
-
-/*
- * One block's metadata, 536 bytes. The 24-byte header comes first so that it shares a cache line
- * with masks 0..4: a block of runs of 13 cells or more (at most 315 segments, 5 groups) is served
- * from one line.
- *   group_mask  bit g set: group g is real and has a free segment. 0 <=> full (or free).
- *   prev, next  block indices in the free list or the partial list of `size`; NIL ends. Trap: a
- *               full block's links are stale: it is in no list.
- *   size        the run size served, 0 while free.  segments  floor(length / size), 0 while free.
- *   used        live segments.  status  FREE / PARTIAL / FULL.
- *   mask[64]    1 = segment used. Trap: bits of the last group past the last segment are SET
- *               while the block is sized, so they never look free; masks of groups past the last
- *               are 0 but never read (their group_mask bit is 0). A block that becomes free
- *               clears its last group, so a free block's masks are all 0.
- */
-typedef struct seg_block {
-    uint64_t group_mask;
-    uint32_t prev, next;
-    uint16_t size, segments, used;
-    uint8_t status;
-    uint64_t mask[GROUPS];
-} seg_block;
-
-_Static_assert(sizeof(seg_block) <= 536, "seed 004: per-block metadata is at most 536 bytes");
-
-/*
- * The handle, at the start of the caller's metadata; the blocks follow it. No pointers, so the
- * metadata can be copied or mapped elsewhere as a whole. Trap: recip[d] = ceil(2^32 / d) makes
- * (x * recip[d]) >> 32 == x / d exactly for every x < 2^20 and d <= 64 (the error is below
- * x / 2^32 < 1/64 <= the gap to the next integer), and offsets inside a block are < 4096.
- */
-struct carve_segment {
-    uint32_t begin, end, block_size, max_size, flags;
-    uint32_t block_count, last_length;
-    uint32_t block_shift;             /* log2(block_size) when a power of two, else 0 */
-    uint32_t free_head;
-    uint32_t partial_head[65];        /* by size; [0] unused */
-    atomic_uint lock;                 /* CARVE_SEGMENT_THREADSAFE only */
-    uint64_t recip[65];
-    uint64_t live_cells, peak_cells, allocs, frees, failed;
-    seg_block blocks[];
-};
+#define NIL SEG_NIL
+#define GROUPS SEG_GROUPS
+enum { FREE = SEG_FREE, PARTIAL = SEG_PARTIAL, FULL = SEG_FULL };
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -97,34 +52,35 @@ static uint32_t block_count_of(const carve_segment_config *cfg)
     return total / cfg->block_size + (total % cfg->block_size != 0);
 }
 
+/* The handle, the heads, up to 56 bytes to align the masks to a cache line, the masks. */
 CARVE_API size_t carve_segment_footprint(const carve_segment_config *cfg)
 {
     size_t blocks, bytes;
     if (!config_ok(cfg)) return 0;
-    if (carve_mul_overflow(block_count_of(cfg), sizeof(seg_block), &blocks)) return 0;
-    if (carve_add_overflow(sizeof(carve_segment), blocks, &bytes)) return 0;
+    if (carve_mul_overflow(block_count_of(cfg), SEG_BLOCK_META, &blocks)) return 0;
+    if (carve_add_overflow(sizeof(carve_segment) + 56, blocks, &bytes)) return 0;
     return bytes;
 }
 
-CARVE_API size_t carve_segment_block_meta(void) { return sizeof(seg_block); }
+CARVE_API size_t carve_segment_block_meta(void) { return SEG_BLOCK_META; }
 
 /* ---- lists of block indices --------------------------------------------------------------- */
 
 static void list_push(carve_segment *s, uint32_t *head, uint32_t i)
 {
-    seg_block *b = &s->blocks[i];
+    seg_head *b = &s->heads[i];
     b->prev = NIL;
     b->next = *head;
-    if (*head != NIL) s->blocks[*head].prev = i;
+    if (*head != NIL) s->heads[*head].prev = i;
     *head = i;
 }
 
 static void list_remove(carve_segment *s, uint32_t *head, uint32_t i)
 {
-    seg_block *b = &s->blocks[i];
-    if (b->prev != NIL) s->blocks[b->prev].next = b->next;
+    seg_head *b = &s->heads[i];
+    if (b->prev != NIL) s->heads[b->prev].next = b->next;
     else *head = b->next;
-    if (b->next != NIL) s->blocks[b->next].prev = b->prev;
+    if (b->next != NIL) s->heads[b->next].prev = b->prev;
 }
 
 /* ---- locking (CARVE_SEGMENT_THREADSAFE) ---------------------------------------------------- */
@@ -157,9 +113,10 @@ static uint32_t block_length(const carve_segment *s, uint32_t i)
     return i + 1 == s->block_count ? s->last_length : s->block_size;
 }
 
-static void block_reset(seg_block *b)
+static void block_reset(carve_segment *s, uint32_t i)
 {
-    memset(b->mask, 0, sizeof b->mask);
+    seg_head *b = &s->heads[i];
+    memset(seg_masks(s, i), 0, GROUPS * sizeof(uint64_t));
     b->group_mask = 0;
     b->size = b->segments = b->used = 0;
     b->status = FREE;
@@ -169,12 +126,12 @@ static void block_reset(seg_block *b)
  * real groups as having a free segment. Two stores: the other masks are already 0. */
 static void block_take(carve_segment *s, uint32_t i, uint32_t size)
 {
-    seg_block *b = &s->blocks[i];
+    seg_head *b = &s->heads[i];
     uint32_t segments = block_length(s, i) / size;
     uint32_t groups = (segments + 63) / 64;
     uint32_t in_last = segments % 64;
     CARVE_ASSERT(b->status == FREE && segments >= 1 && "a free block, at least one segment");
-    b->mask[groups - 1] = in_last != 0 ? ~0ull << in_last : 0;
+    seg_masks(s, i)[groups - 1] = in_last != 0 ? ~0ull << in_last : 0;
     b->group_mask = groups == 64 ? ~0ull : (1ull << groups) - 1;
     b->size = (uint16_t)size;
     b->segments = (uint16_t)segments;
@@ -185,8 +142,8 @@ static void block_take(carve_segment *s, uint32_t i, uint32_t size)
 /* The block i has no live segment left: back to free (its last group held the padding bits). */
 static void block_release(carve_segment *s, uint32_t i)
 {
-    seg_block *b = &s->blocks[i];
-    b->mask[(b->segments - 1u) / 64] = 0;
+    seg_head *b = &s->heads[i];
+    seg_masks(s, i)[(b->segments - 1u) / 64] = 0;
     b->group_mask = 0;
     b->size = b->segments = 0;
     b->status = FREE;
@@ -198,7 +155,7 @@ static void init_blocks(carve_segment *s)
     s->free_head = NIL;
     for (uint32_t size = 0; size <= 64; size++) s->partial_head[size] = NIL;
     for (uint32_t i = s->block_count; i-- > 0;) {   /* pushed backwards: block 0 first */
-        block_reset(&s->blocks[i]);
+        block_reset(s, i);
         list_push(s, &s->free_head, i);
     }
     s->live_cells = 0;
@@ -220,6 +177,8 @@ CARVE_API carve_segment *carve_segment_init(void *meta, size_t bytes, const carv
     uint32_t tail = (s->end - s->begin) % s->block_size;
     s->last_length = tail != 0 ? tail : s->block_size;
     s->block_shift = carve_is_pow2(s->block_size) ? carve_log2_floor(s->block_size) : 0;
+    uintptr_t heads_end = (uintptr_t)(s->heads + s->block_count);
+    s->masks_at = (uint32_t)(carve_align_up_ptr(heads_end, 64) - (uintptr_t)s);
     for (uint32_t d = 1; d <= 64; d++) s->recip[d] = ((1ull << 32) + d - 1) / d;
     atomic_init(&s->lock, 0u);
     init_blocks(s);
@@ -241,12 +200,12 @@ CARVE_API uint32_t carve_segment_alloc(carve_segment *s, uint32_t size)
         block_take(s, i, size);
         list_push(s, &s->partial_head[size], i);
     }
-    seg_block *b = &s->blocks[i];
+    seg_head *b = &s->heads[i];
     unsigned g = carve_ctz64(b->group_mask);
-    uint64_t m = b->mask[g];
+    uint64_t *mask = seg_masks(s, i), m = mask[g];
     unsigned bit = carve_ctz64(~m);
     m |= 1ull << bit;
-    b->mask[g] = m;
+    mask[g] = m;
     if (m == ~0ull) b->group_mask &= ~(1ull << g);
     b->used++;
     if (b->group_mask == 0) {               /* partial -> full: leaves its list */
@@ -276,7 +235,7 @@ CARVE_INLINE carve_status locate(const carve_segment *s, uint32_t cell, uint32_t
     uint32_t i = s->block_shift != 0 ? offset >> s->block_shift : offset / s->block_size;  /* block_index */
     uint32_t inside = cell - s->block_size * i - s->begin;
     uint32_t seg = (uint32_t)(((uint64_t)inside * s->recip[size]) >> 32);                  /* segment_index */
-    const seg_block *b = &s->blocks[i];
+    const seg_head *b = &s->heads[i];
     if (CARVE_UNLIKELY(b->size != size)) return CARVE_EFOREIGN;       /* free, or another size  */
     /* cell == block_index * BlockSize + segment_index * Size + IndexBegin, common terms cancelled */
     if (CARVE_UNLIKELY(seg * size != inside)) return CARVE_EFOREIGN;  /* inside a segment       */
@@ -293,15 +252,16 @@ CARVE_API carve_status carve_segment_free(carve_segment *s, uint32_t cell, uint3
     lock(s);
     carve_status st = locate(s, cell, size, &i, &seg);
     if (CARVE_UNLIKELY(st != CARVE_OK)) goto out;
-    seg_block *b = &s->blocks[i];
+    seg_head *b = &s->heads[i];
     unsigned g = seg / 64;
     uint64_t bit = 1ull << (seg % 64);
-    if (CARVE_UNLIKELY(!(b->mask[g] & bit))) {
+    uint64_t *mask = seg_masks(s, i);
+    if (CARVE_UNLIKELY(!(mask[g] & bit))) {
         st = CARVE_EDOUBLEFREE;
         goto out;
     }
     bool was_full = b->group_mask == 0;
-    b->mask[g] &= ~bit;
+    mask[g] &= ~bit;
     b->group_mask |= 1ull << g;
     b->used--;
     if (b->used == 0) {                     /* -> free */
@@ -323,11 +283,12 @@ out:
 /* The violated invariants of block i on its own (masks, counts, status). */
 static size_t check_block(const carve_segment *s, uint32_t i, uint64_t *live_cells)
 {
-    const seg_block *b = &s->blocks[i];
+    const seg_head *b = &s->heads[i];
+    const uint64_t *mask = seg_masks(s, i);
     size_t bad = 0;
     if (b->status == FREE) {
         bad += b->size != 0 || b->segments != 0 || b->used != 0 || b->group_mask != 0;
-        for (unsigned g = 0; g < GROUPS; g++) bad += b->mask[g] != 0;
+        for (unsigned g = 0; g < GROUPS; g++) bad += mask[g] != 0;
         return bad;
     }
     if (b->status != PARTIAL && b->status != FULL) return 1;
@@ -337,7 +298,7 @@ static size_t check_block(const carve_segment *s, uint32_t i, uint64_t *live_cel
     uint64_t want_group = 0;
     unsigned used = 0;
     for (unsigned g = 0; g < GROUPS; g++) {
-        uint64_t m = b->mask[g];
+        uint64_t m = mask[g];
         if (g >= groups) {
             bad += m != 0;
             continue;
@@ -361,9 +322,9 @@ static size_t check_list(const carve_segment *s, uint32_t head, uint8_t status, 
 {
     size_t bad = 0;
     uint32_t prev = NIL, n = 0;
-    for (uint32_t i = head; i != NIL; prev = i, i = s->blocks[i].next) {
+    for (uint32_t i = head; i != NIL; prev = i, i = s->heads[i].next) {
         if (i >= s->block_count || ++n > s->block_count) return bad + 1;   /* wild link or cycle */
-        const seg_block *b = &s->blocks[i];
+        const seg_head *b = &s->heads[i];
         bad += b->prev != prev || b->status != status || (status != FREE && b->size != size);
     }
     *members += n;
@@ -379,8 +340,8 @@ CARVE_API size_t carve_segment_check(const carve_segment *s)
     uint32_t free_blocks = 0, partial_blocks = 0, in_free = 0, in_partial = 0;
     for (uint32_t i = 0; i < s->block_count; i++) {
         bad += check_block(s, i, &live);
-        free_blocks += s->blocks[i].status == FREE;
-        partial_blocks += s->blocks[i].status == PARTIAL;
+        free_blocks += s->heads[i].status == FREE;
+        partial_blocks += s->heads[i].status == PARTIAL;
     }
     bad += check_list(s, s->free_head, FREE, 0, &in_free);
     bad += s->partial_head[0] != NIL;
@@ -410,14 +371,15 @@ CARVE_API void carve_segment_walk(const carve_segment *s, carve_walk_fn fn, void
     if (s == NULL || fn == NULL) return;
     lock(s);
     for (uint32_t i = 0; i < s->block_count; i++) {
-        const seg_block *b = &s->blocks[i];
+        const seg_head *b = &s->heads[i];
+        const uint64_t *mask = seg_masks(s, i);
         uint32_t start = s->begin + i * s->block_size, length = block_length(s, i);
         if (b->status == FREE) {
             emit(fn, ctx, start, length, false, 0);
             continue;
         }
         for (uint32_t k = 0; k < b->segments; k++) {
-            bool used = (b->mask[k / 64] >> (k % 64)) & 1;
+            bool used = (mask[k / 64] >> (k % 64)) & 1;
             emit(fn, ctx, start + k * b->size, b->size, used, used ? b->size : 0);
         }
         uint32_t tail = length - b->segments * b->size;
@@ -432,7 +394,7 @@ CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out)
     lock(s);
     size_t free_runs = 0;
     for (uint32_t i = 0; i < s->block_count; i++) {
-        const seg_block *b = &s->blocks[i];
+        const seg_head *b = &s->heads[i];
         free_runs += b->status == FREE ? 1u : (size_t)(b->segments - b->used);
     }
     uint32_t largest = 0;
@@ -460,16 +422,17 @@ static carve_status rebuild_one(carve_segment *s, carve_segment_run run)
     if (run.size == 0 || run.size > s->max_size) return CARVE_EINVAL;
     if (run.cell < s->begin || run.cell >= s->end || s->end - run.cell < run.size) return CARVE_EFOREIGN;
     uint32_t i = (run.cell - s->begin) / s->block_size;
-    seg_block *b = &s->blocks[i];
+    seg_head *b = &s->heads[i];
     if (b->status == FREE) block_take(s, i, run.size);
     else if (b->size != run.size) return CARVE_EINVAL;                 /* sizes mixed in a block */
     uint32_t block, seg;
     carve_status st = locate(s, run.cell, run.size, &block, &seg);
     if (st != CARVE_OK) return st;                                       /* misaligned, tail */
     uint64_t bit = 1ull << (seg % 64);
-    if (b->mask[seg / 64] & bit) return CARVE_EINVAL;                    /* a repeated segment */
-    b->mask[seg / 64] |= bit;
-    if (b->mask[seg / 64] == ~0ull) b->group_mask &= ~(1ull << (seg / 64));
+    uint64_t *mask = seg_masks(s, i);
+    if (mask[seg / 64] & bit) return CARVE_EINVAL;                        /* a repeated segment */
+    mask[seg / 64] |= bit;
+    if (mask[seg / 64] == ~0ull) b->group_mask &= ~(1ull << (seg / 64));
     b->used++;
     s->live_cells += run.size;
     return CARVE_OK;
@@ -498,7 +461,7 @@ CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segme
     s->free_head = NIL;
     for (uint32_t size = 0; size <= 64; size++) s->partial_head[size] = NIL;
     for (uint32_t i = s->block_count; i-- > 0;) {
-        seg_block *b = &s->blocks[i];
+        seg_head *b = &s->heads[i];
         CARVE_ASSERT((b->status == FREE || b->used != 0) && "a block is taken only by a marked run");
         if (b->status == FREE) list_push(s, &s->free_head, i);
         else if (b->used == b->segments) b->status = FULL;

@@ -6,6 +6,7 @@
  */
 #include "carve/segment.h"
 #include "carve_test.h"
+#include "segment_layout.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,7 +131,7 @@ START_TEST(init_rejects_bad_meta)
     carve_segment_config cfg = config(0, 1000, 256, 16);
     size_t need = carve_segment_footprint(&cfg);
     ck_assert_uint_gt(need, 4 * carve_segment_block_meta());
-    unsigned char *meta = aligned_alloc(64, need + 64);
+    unsigned char *meta = aligned_alloc(64, (need + 127) / 64 * 64);
     ck_assert_ptr_null(carve_segment_init(NULL, need, &cfg));
     ck_assert_ptr_null(carve_segment_init(meta, need - 1, &cfg));
     ck_assert_ptr_null(carve_segment_init(meta + 4, need, &cfg));
@@ -447,38 +448,25 @@ END_TEST
 
 /* ---- check, walk, stats --------------------------------------------------------------------- */
 
-/* A mirror of src/segment.c's block layout (o1heap style), to damage chosen fields. */
-typedef struct mirror_block {
-    uint64_t group_mask;
-    uint32_t prev, next;
-    uint16_t size, segments, used;
-    uint8_t status;
-    uint64_t mask[64];
-} mirror_block;
-
-static unsigned char *block_meta(fixture *f, uint32_t blocks, uint32_t block)
-{
-    ck_assert_uint_eq(sizeof(mirror_block), carve_segment_block_meta());
-    return (unsigned char *)f->meta + f->bytes - (blocks - block) * sizeof(mirror_block);
-}
-
+/* Damage chosen fields through the real layout (src/segment_layout.h). */
 START_TEST(check_detects_every_flipped_mask_bit)
 {
     fixture f = make(config(0, 256, 64, 8));
     for (int k = 0; k < 5; k++) carve_segment_alloc(f.s, 3);    /* block 0 partial: 21 segs */
     for (int k = 0; k < 8; k++) carve_segment_alloc(f.s, 8);    /* block 1 full */
+    ck_assert_uint_eq(sizeof(seg_head) + 64 * sizeof(uint64_t), carve_segment_block_meta());
     /* Every bit of the group mask and the 64 masks of blocks 0, 1 (sized) and 2 (free). */
     for (uint32_t block = 0; block < 3; block++) {
-        unsigned char *base = block_meta(&f, 4, block);
-        for (size_t byte = 0; byte < sizeof(mirror_block); byte++) {
-            bool is_mask = byte < 8 || byte >= offsetof(mirror_block, mask);
-            for (unsigned bit = 0; bit < 8 && is_mask; bit++) {
-                base[byte] ^= (unsigned char)(1u << bit);
+        uint64_t *words[65];
+        for (unsigned g = 0; g < 64; g++) words[g] = &seg_masks(f.s, block)[g];
+        words[64] = &f.s->heads[block].group_mask;
+        for (unsigned w = 0; w < 65; w++)
+            for (unsigned bit = 0; bit < 64; bit++) {
+                *words[w] ^= 1ull << bit;
                 if (carve_segment_check(f.s) == 0)
-                    ck_abort_msg("block %u byte %zu bit %u flipped unnoticed", block, byte, bit);
-                base[byte] ^= (unsigned char)(1u << bit);
+                    ck_abort_msg("block %u word %u bit %u flipped unnoticed", block, w, bit);
+                *words[w] ^= 1ull << bit;
             }
-        }
     }
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     ck_assert_uint_eq(carve_segment_check(NULL), 1);
@@ -494,8 +482,8 @@ START_TEST(check_detects_damaged_links_and_status)
      * (the last of the free list). */
     size_t noticed = 0, tried = 0;
     for (uint32_t block = 0; block < 4; block += 3) {
-        unsigned char *base = block_meta(&f, 4, block);
-        for (size_t byte = offsetof(mirror_block, prev); byte <= offsetof(mirror_block, status); byte++) {
+        unsigned char *base = (unsigned char *)&f.s->heads[block];
+        for (size_t byte = offsetof(seg_head, prev); byte <= offsetof(seg_head, status); byte++) {
             unsigned char keep = base[byte];
             base[byte] = (unsigned char)(keep + 1);
             noticed += carve_segment_check(f.s) != 0;
@@ -505,6 +493,18 @@ START_TEST(check_detects_damaged_links_and_status)
     }
     ck_assert_uint_eq(tried, 2 * 15);
     ck_assert_uint_eq(noticed, tried);
+    /* The lists: a cycle, a wild index, a block in two lists. */
+    uint32_t keep = f.s->heads[3].next;
+    f.s->heads[3].next = 1;                       /* free list 1 -> 2 -> 3 -> 1 ... */
+    ck_assert_uint_gt(carve_segment_check(f.s), 0);
+    f.s->heads[3].next = keep;
+    keep = f.s->partial_head[5];
+    f.s->partial_head[5] = 2;                     /* a free block also in the list of 5 */
+    ck_assert_uint_gt(carve_segment_check(f.s), 0);
+    f.s->partial_head[5] = keep;
+    f.s->live_cells++;
+    ck_assert_uint_gt(carve_segment_check(f.s), 0);
+    f.s->live_cells--;
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     drop(&f);
 }
