@@ -67,9 +67,10 @@ CARVE_API void   carve_stats_get(carve_stats *out);
  * through carve_output (never allocates); otherwise to the stdio stream. */
 CARVE_API void   carve_stats_print(FILE *out, bool json);
 
-/* Return memory to the OS now: decommit every empty page of the calling thread, unmap its
- * spare segments, unmap the cached large mappings, and decommit the empty pages of abandoned
- * segments. Returns true when anything was given back. (malloc_trim calls this.) */
+/* Return memory to the OS now: the calling thread adopts the segments of exited threads,
+ * collects the blocks other threads freed into its pages, decommits every empty page, unmaps
+ * its empty segments and the cached large mappings. Returns true when anything was given back.
+ * O(pages of the calling thread + blocks to collect). (malloc_trim calls this.) */
 CARVE_API bool   carve_trim(void);
 
 /* Check the calling thread's heap: every page's counts and lists, every free block's marker.
@@ -85,6 +86,7 @@ typedef enum carve_option {
     CARVE_OPTION_PURGE_DELAY_MS, /* CARVE_PURGE_DELAY_MS=0..60000: empty memory decommit  */
     CARVE_OPTION_SECURE,         /* CARVE_SECURE=0|1: encoded lists, guard pages, canaries*/
     CARVE_OPTION_ON_ERROR,       /* CARVE_ON_ERROR=abort|warn|ignore (0|1|2)              */
+    CARVE_OPTION_VALGRIND,       /* CARVE_VALGRIND=0|1: annotate blocks under Valgrind    */
     CARVE_OPTION_COUNT
 } carve_option;
 

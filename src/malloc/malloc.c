@@ -113,7 +113,8 @@ typedef struct segment {
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
-    struct segment *prev, *next;
+    struct segment *prev, *next;          /* the owner's list, or the abandoned list */
+    struct segment *all_prev, *all_next;  /* every mapping (segs_lock), for stats    */
     uint8_t slice_head[SLICES];
     page pages[SLICES];
 } segment;
@@ -123,25 +124,31 @@ _Static_assert(offsetof(segment, slice_head) <= HUGE_HDR, "a huge header fits on
 
 typedef struct pqueue { page *first, *last; } pqueue;
 
+#define DIRECT_MAX 1024
+#define NDIRECT (DIRECT_MAX / 16 + 1)
+
 typedef struct heap {
+    page *direct[NDIRECT];   /* sizes up to 1 KiB by (size + 15) / 16: current of its class */
     page *current[NCLASS];
     pqueue queue[NCLASS];
     pqueue full;
     segment *segs;
     int remote_hint;         /* atomic: a full page got a remote free                     */
     uint64_t purge_at;       /* earliest segment purge deadline, 0 = none                 */
-    uint64_t allocs, frees;  /* owner stores with relaxed atomics; stats read them        */
-    uint64_t live;           /* bytes in live blocks allocated minus freed by this thread */
+    uint64_t allocs;         /* owner stores with relaxed atomics; stats read it          */
     struct heap *all_next, *pool_next;
     bool active, listed;
 } heap;
 
 /* ---- globals ----------------------------------------------------------------------------- */
 static page empty_page;      /* free == 0: every fast path through it falls to the slow path */
-static heap empty_heap = {.current = {[0 ... NCLASS - 1] = &empty_page}};
+static heap empty_heap = {.direct = {[0 ... NDIRECT - 1] = &empty_page},
+                          .current = {[0 ... NCLASS - 1] = &empty_page}};
 static __thread heap *tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
 
-static uint8_t chunk_map[(size_t)1 << (ADDR_BITS - SEG_SHIFT)]; /* 0 | 1 head | d+1 | 255 */
+/* One byte per 4 MiB chunk: 0 not carve's, 1 a segment, 2 a huge mapping's first chunk, d in
+ * 3..254 the chunk d - 2 after it, 255 at least 253 after it (step back and look again). */
+static uint8_t chunk_map[(size_t)1 << (ADDR_BITS - SEG_SHIFT)];
 
 static int init_state;       /* 0 none, 1 running, 2 done */
 static int key_state;        /* 0 none, 1 creating, 2 ready */
@@ -154,15 +161,17 @@ static int on_error;
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;   /* all_heaps, heap_pool */
 static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER; /* abandoned           */
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;    /* huge_cache          */
+static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;    /* all_segs            */
 static heap *all_heaps, *heap_pool;
+static segment *all_segs;
 static segment *abandoned;
 #define HUGE_CACHE_SLOTS 8
 #define HUGE_CACHE_BYTES ((size_t)256 << 20)
 static segment *huge_cache[HUGE_CACHE_SLOTS];
 static size_t huge_cached_bytes;
 
-static uint64_t orphan_frees, orphan_live_freed, failed_calls, peak_used; /* atomics */
-static size_t segments_live;                                            /* atomic  */
+static uint64_t failed_calls, peak_used, huge_frees; /* atomics */
+static size_t segments_live;                        /* atomic  */
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 #define RELAXED __ATOMIC_RELAXED
@@ -202,13 +211,25 @@ CARVE_INLINE uintptr_t enc(block *b) { return (uintptr_t)b ^ list_key; }
 CARVE_INLINE uintptr_t mark_of(const void *b) { return (uintptr_t)b ^ mark_key; }
 
 /* ---- the chunk map ------------------------------------------------------------------------ */
-static void map_set(uintptr_t base, size_t bytes, bool on)
+static void map_set(segment *seg, size_t bytes, bool on)
 {
-    size_t first = base >> SEG_SHIFT, n = (bytes + SEG_SIZE - 1) >> SEG_SHIFT;
+    size_t first = (uintptr_t)seg >> SEG_SHIFT, n = (bytes + SEG_SIZE - 1) >> SEG_SHIFT;
     for (size_t i = 0; i < n; i++) {
-        uint8_t v = on ? (uint8_t)(i + 1 < 255 ? i + 1 : 255) : 0;
-        __atomic_store_n(&chunk_map[first + i], v, RELAXED);
+        uint8_t v = n == 1 && bytes == SEG_SIZE && seg->kind == SEG_NORMAL ? 1
+                    : i + 2 < 255 ? (uint8_t)(i + 2) : 255;
+        __atomic_store_n(&chunk_map[first + i], on ? v : 0, RELAXED);
     }
+    pthread_mutex_lock(&segs_lock);
+    if (on) {
+        seg->all_prev = NULL;
+        seg->all_next = all_segs;
+        if (all_segs) all_segs->all_prev = seg;
+        all_segs = seg;
+    } else {
+        if (seg->all_prev) seg->all_prev->all_next = seg->all_next; else all_segs = seg->all_next;
+        if (seg->all_next) seg->all_next->all_prev = seg->all_prev;
+    }
+    pthread_mutex_unlock(&segs_lock);
 }
 
 /* The segment whose header starts the 4 MiB chunk holding p (for a huge mapping, the chunk
@@ -219,10 +240,13 @@ CARVE_INLINE segment *seg_of(const void *p)
     if (CARVE_UNLIKELY(a >> ADDR_BITS)) return NULL;
     size_t i = a >> SEG_SHIFT;
     uint8_t d = __atomic_load_n(&chunk_map[i], RELAXED);
-    if (CARVE_LIKELY(d == 1)) return (segment *)(a & ~(SEG_SIZE - 1));
-    while (d == 255 && i > 0) d = __atomic_load_n(&chunk_map[i -= 254], RELAXED);
-    if (d == 0 || i < (size_t)(d - 1)) return NULL;
-    return (segment *)((i - (d - 1)) << SEG_SHIFT);
+    while (d == 255) {
+        if (i < 253) return NULL;
+        d = __atomic_load_n(&chunk_map[i -= 253], RELAXED);
+    }
+    if (d <= 2) return d == 0 ? NULL : (segment *)(i << SEG_SHIFT);
+    if (i < (size_t)(d - 2)) return NULL;
+    return (segment *)((i - (d - 2)) << SEG_SHIFT);
 }
 
 /* ---- misuse ------------------------------------------------------------------------------- */
@@ -267,9 +291,11 @@ static void fork_prepare(void)
     pthread_mutex_lock(&heaps_lock);
     pthread_mutex_lock(&abandon_lock);
     pthread_mutex_lock(&huge_lock);
+    pthread_mutex_lock(&segs_lock);
 }
 static void fork_parent(void)
 {
+    pthread_mutex_unlock(&segs_lock);
     pthread_mutex_unlock(&huge_lock);
     pthread_mutex_unlock(&abandon_lock);
     pthread_mutex_unlock(&heaps_lock);
@@ -281,6 +307,7 @@ static void fork_child(void)
     heaps_lock = fresh;
     abandon_lock = fresh;
     huge_lock = fresh;
+    segs_lock = fresh;
 }
 
 static void heap_exit(void *arg);
@@ -302,7 +329,7 @@ static void global_init(void)
         keys[2] = keys[0] ^ keys[1] * 3;
     }
     secure_mode = cm_option_values[CARVE_OPTION_SECURE] != 0;
-    tool_mode = CM_VALGRIND && RUNNING_ON_VALGRIND;
+    tool_mode = CM_VALGRIND && RUNNING_ON_VALGRIND && cm_option_values[CARVE_OPTION_VALGRIND] != 0;
     slow_mode = secure_mode || tool_mode;
     list_key = secure_mode ? (keys[0] | 1) : 0;
     mark_key = keys[1] | 1;
@@ -353,12 +380,16 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     }
     /* A pooled heap keeps its counters and its place in all_heaps: stats sum over every
      * thread that ever ran. Its queues and segments were emptied by heap_exit. */
-    if (!h->listed) {
-        h->listed = true;
-        h->all_next = all_heaps;
-        all_heaps = h;
-    }
+    bool listed = h->listed;
+    heap *all_next = h->all_next;
+    uint64_t allocs = h->allocs;
+    memset(h, 0, sizeof *h);
+    h->allocs = allocs;
+    h->listed = true;
+    h->all_next = listed ? all_next : all_heaps;
+    if (!listed) all_heaps = h;
     for (unsigned c = 0; c < NCLASS; c++) h->current[c] = &empty_page;
+    for (unsigned i = 0; i < NDIRECT; i++) h->direct[i] = &empty_page;
     h->remote_hint = 0;
     h->purge_at = 0;
     __atomic_store_n(&h->active, true, RELAXED);
@@ -391,8 +422,11 @@ static void q_push_back(pqueue *q, page *pg)
 }
 static void sync_current(heap *h, unsigned c)
 {
-    page *first = h->queue[c].first;
-    h->current[c] = first != NULL && !slow_mode ? first : &empty_page;
+    page *first = h->queue[c].first, *cur = first != NULL && !slow_mode ? first : &empty_page;
+    h->current[c] = cur;
+    if (class_size(c) > DIRECT_MAX + 15) return;
+    size_t lo = c == 0 ? 0 : class_size(c - 1) / 16 + 1, hi = class_size(c) / 16;
+    for (size_t i = lo; i <= hi && i < NDIRECT; i++) h->direct[i] = cur;
 }
 
 /* ---- segments -------------------------------------------------------------------------------- */
@@ -420,7 +454,7 @@ static segment *segment_map(heap *h)
     seg->next = h->segs;
     if (h->segs) h->segs->prev = seg;
     h->segs = seg;
-    map_set((uintptr_t)seg, SEG_SIZE, true);
+    map_set(seg, SEG_SIZE, true);
     __atomic_add_fetch(&segments_live, 1, RELAXED);
     note_peak();
     return seg;
@@ -430,7 +464,7 @@ static void segment_unmap(heap *h, segment *seg)
 {
     if (seg->prev) seg->prev->next = seg->next; else h->segs = seg->next;
     if (seg->next) seg->next->prev = seg->prev;
-    map_set((uintptr_t)seg, SEG_SIZE, false);
+    map_set(seg, SEG_SIZE, false);
     __atomic_sub_fetch(&segments_live, 1, RELAXED);
     carve_os_unmap(seg, SEG_SIZE);
 }
@@ -506,7 +540,9 @@ static page *span_alloc(heap *h, unsigned n)
     }
 }
 
-static void span_free(heap *h, page *pg)
+/* Give pg's slices back to its segment. may_unmap: a segment left empty is unmapped when the
+ * heap has another empty one (callers that walk a segment's pages pass false). */
+static void span_free(heap *h, page *pg, bool may_unmap)
 {
     segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
@@ -521,7 +557,7 @@ static void span_free(heap *h, page *pg)
         seg->purge_at = now_ns() + purge_delay_ns;
         if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
     }
-    if (seg->free_mask == ALL_SLICES) {
+    if (may_unmap && seg->free_mask == ALL_SLICES) {
         for (segment *other = h->segs; other != NULL; other = other->next) {
             if (other != seg && other->free_mask == ALL_SLICES) { /* keep one spare only */
                 segment_unmap(h, seg);
@@ -532,11 +568,11 @@ static void span_free(heap *h, page *pg)
 }
 
 /* ---- pages ------------------------------------------------------------------------------------ */
-static void page_release(heap *h, page *pg)
+static void page_release(heap *h, page *pg, bool may_unmap)
 {
     q_remove(pg->in_full ? &h->full : &h->queue[pg->cls], pg);
     if (pg->kind == PAGE_SMALL) sync_current(h, pg->cls);
-    span_free(h, pg);
+    span_free(h, pg, may_unmap);
 }
 
 /* Thread up to a few more blocks of pg into its (empty) free list. */
@@ -643,7 +679,7 @@ static void heap_collect_full(heap *h)
         page *after = pg->next;
         if (__atomic_load_n(&pg->xfree, RELAXED) != enc(NULL)) {
             page_collect(pg);
-            if (pg->used == 0) page_release(h, pg);
+            if (pg->used == 0) page_release(h, pg, true);
             else if (pg->kind == PAGE_SMALL) page_from_full(h, pg);
         }
         pg = after;
@@ -684,9 +720,8 @@ CARVE_INLINE block *page_pop(heap *h, page *pg)
     block *b = dec(pg->free);
     pg->free = b->next;
     b->mark = 0;
-    pg->used++;
+    __atomic_store_n(&pg->used, pg->used + 1, RELAXED);
     bump(&h->allocs, 1);
-    bump(&h->live, pg->block_size);
     return b;
 }
 
@@ -711,7 +746,6 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     q_push_back(&h->full, pg);
     ((block *)user)->mark = 0;
     bump(&h->allocs, 1);
-    bump(&h->live, pg->block_size);
     return (void *)user;
 }
 
@@ -724,7 +758,7 @@ static void huge_expire(uint64_t now, bool all)
         if (seg == NULL || (!all && now - seg->huge_freed_at < purge_delay_ns)) continue;
         huge_cache[i] = NULL;
         huge_cached_bytes -= seg->huge_map;
-        map_set((uintptr_t)seg, seg->huge_map, false);
+        map_set(seg, seg->huge_map, false);
         carve_os_unmap(seg, seg->huge_map);
     }
 }
@@ -753,7 +787,8 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         seg = carve_os_map(total, map_align);
         if (seg == NULL) return NULL;
         seg->huge_map = carve_align_up(total, carve_os_page_size());
-        map_set((uintptr_t)seg, seg->huge_map, true);
+        seg->kind = SEG_HUGE;
+        map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
         note_peak();
     }
@@ -761,7 +796,6 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
     seg->huge_user = (uint8_t *)seg + hdr;
     ((block *)seg->huge_user)->mark = 0;
     bump(&h->allocs, 1);
-    bump(&h->live, seg->huge_map - hdr);
     return seg->huge_user;
 }
 
@@ -770,16 +804,9 @@ static size_t huge_usable(const segment *seg)
     return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg);
 }
 
-static void huge_free(heap *h, segment *seg)
+static void huge_free(segment *seg)
 {
-    size_t usable = huge_usable(seg);
-    if (h != &empty_heap) {
-        bump(&h->frees, 1);
-        bump(&h->live, -usable);
-    } else {
-        __atomic_add_fetch(&orphan_frees, 1, RELAXED);
-        __atomic_add_fetch(&orphan_live_freed, usable, RELAXED);
-    }
+    __atomic_add_fetch(&huge_frees, 1, RELAXED);
     pthread_mutex_lock(&huge_lock);
     seg->kind = SEG_HUGE_CACHED;
     seg->huge_freed_at = now_ns();
@@ -797,7 +824,7 @@ static void huge_free(heap *h, segment *seg)
     }
     pthread_mutex_unlock(&huge_lock);
     if (!cached) {
-        map_set((uintptr_t)seg, seg->huge_map, false);
+        map_set(seg, seg->huge_map, false);
         __atomic_sub_fetch(&segments_live, 1, RELAXED);
         carve_os_unmap(seg, seg->huge_map);
     }
@@ -815,7 +842,7 @@ static void heap_exit(void *arg)
         while (pg != NULL) {
             page *after = pg->next;
             page_collect_all(pg);
-            if (pg->used == 0) page_release(h, pg);
+            if (pg->used == 0) page_release(h, pg, false);
             pg = after;
         }
     }
@@ -864,7 +891,7 @@ static heap *reclaim_one(heap *h)
         __atomic_store_n(&pg->in_full, 1, __ATOMIC_SEQ_CST);
         q_push_back(&h->full, pg);
         if (__atomic_load_n(&pg->xfree, __ATOMIC_SEQ_CST) != enc(NULL)) page_collect_all(pg);
-        if (pg->used == 0) page_release(h, pg);
+        if (pg->used == 0) page_release(h, pg, false);
         else if (pg->kind == PAGE_SMALL &&
                  (pg->free != enc(NULL) || pg->local_free != enc(NULL) ||
                   pg->capacity < pg->reserved))
@@ -954,7 +981,10 @@ fail:
 void *carve_malloc(size_t size)
 {
     heap *h = tls_heap;
-    if (CARVE_LIKELY(size <= SMALL_MAX)) {
+    if (CARVE_LIKELY(size <= DIRECT_MAX)) {
+        page *pg = h->direct[(size + 15) >> 4];
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+    } else if (CARVE_LIKELY(size <= SMALL_MAX)) {
         page *pg = h->current[size_class(size)];
         if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
     }
@@ -970,8 +1000,8 @@ void *carve_calloc(size_t n, size_t size)
         return NULL;
     }
     heap *h = tls_heap;
-    if (CARVE_LIKELY(total <= 1024)) {
-        page *pg = h->current[size_class(total)];
+    if (CARVE_LIKELY(total <= DIRECT_MAX)) {
+        page *pg = h->direct[(total + 15) >> 4];
         if (CARVE_LIKELY(pg->free != 0)) {
             void *p = page_pop(h, pg);
             return memset(p, 0, total);
@@ -1086,32 +1116,37 @@ static bool is_freed(heap *h, const where *w, const block *b)
            in_list(__atomic_load_n(&pg->xfree, __ATOMIC_ACQUIRE), b, pg->reserved);
 }
 
+/* The owner freed a block of pg and pg became empty, or was full: re-file or release it. */
+static CARVE_NOINLINE void free_local_unusual(heap *h, page *pg)
+{
+    if (pg->used == 0 && (pg->kind == PAGE_LARGE || h->queue[pg->cls].first != pg ||
+                          pg->next != NULL)) {
+        int saved = errno;
+        page_release(h, pg, true);
+        errno = saved;
+    } else if (pg->in_full && pg->kind == PAGE_SMALL) {
+        page_from_full(h, pg);
+    }
+}
+
+static CARVE_NOINLINE void free_remote(segment *seg, page *pg, block *b);
+
+/* Free b, a live block of pg (validated by the caller). */
 static void free_block(heap *h, segment *seg, page *pg, block *b)
 {
-    size_t bs = pg->block_size;
-    if (h != &empty_heap) {
-        bump(&h->frees, 1);
-        bump(&h->live, -bs);
-    } else {
-        __atomic_add_fetch(&orphan_frees, 1, RELAXED);
-        __atomic_add_fetch(&orphan_live_freed, bs, RELAXED);
-    }
     b->mark = mark_of(b);
     if (__atomic_load_n(&seg->heap, RELAXED) == h) {
         b->next = pg->local_free;
         pg->local_free = enc(b);
-        if (CARVE_UNLIKELY(--pg->used == 0 || pg->in_full)) {
-            if (pg->used == 0 && (pg->kind == PAGE_LARGE || h->queue[pg->cls].first != pg ||
-                                  pg->next != NULL)) {
-                int saved = errno;
-                page_release(h, pg);
-                errno = saved;
-            } else if (pg->in_full && pg->kind == PAGE_SMALL) {
-                page_from_full(h, pg);
-            }
-        }
+        __atomic_store_n(&pg->used, pg->used - 1, RELAXED);
+        if (CARVE_UNLIKELY(pg->used == 0 || pg->in_full)) free_local_unusual(h, pg);
         return;
     }
+    free_remote(seg, pg, b);
+}
+
+static void free_remote(segment *seg, page *pg, block *b)
+{
     uintptr_t head = __atomic_load_n(&pg->xfree, RELAXED);
     do b->next = head;
     while (!__atomic_compare_exchange_n(&pg->xfree, &head, enc(b), true, __ATOMIC_RELEASE,
@@ -1130,7 +1165,7 @@ static CARVE_NOINLINE void free_slow(void *p)
     if (!locate(p, "free", &w)) goto out;
     if (w.pg == NULL) {
         if (tool_mode) VALGRIND_FREELIKE_BLOCK(p, 0);
-        huge_free(h, w.seg);
+        huge_free(w.seg);
         goto out;
     }
     block *b = p;
@@ -1148,27 +1183,35 @@ out:
     if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
 }
 
+/* The fast path: a block of a small page in a segment (chunk map 1). Slice 0 (the header) has a
+ * PAGE_FREE descriptor, so pointers into it fail the kind test. */
 void carve_free(void *p)
 {
-    segment *seg = seg_of(p);
-    if (CARVE_UNLIKELY(seg == NULL)) {
+    uintptr_t a = (uintptr_t)p;
+    if (CARVE_UNLIKELY((a >> ADDR_BITS) != 0 ||
+                       __atomic_load_n(&chunk_map[a >> SEG_SHIFT], RELAXED) != 1 || slow_mode)) {
         if (p != NULL) free_slow(p);
         return;
     }
-    if (CARVE_UNLIKELY(slow_mode || seg->kind != SEG_NORMAL)) {
-        free_slow(p);
-        return;
-    }
+    segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
     page *pg = page_of(seg, p);
-    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
+    uintptr_t off = a - (uintptr_t)pg->area;
     block *b = p;
-    if (CARVE_UNLIKELY((pg->kind != PAGE_SMALL) | ((uintptr_t)p < (uintptr_t)seg + SLICE_SIZE)) ||
+    if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL) ||
         CARVE_UNLIKELY(((off * pg->magic) >> MAGIC_SHIFT) * pg->block_size != off) ||
         CARVE_UNLIKELY(b->mark == mark_of(b))) {
         free_slow(p);
         return;
     }
-    free_block(tls_heap, seg, pg, b);
+    b->mark = mark_of(b);
+    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == tls_heap)) {
+        b->next = pg->local_free;
+        pg->local_free = enc(b);
+        __atomic_store_n(&pg->used, pg->used - 1, RELAXED);
+        if (CARVE_UNLIKELY(pg->used == 0 || pg->in_full)) free_local_unusual(tls_heap, pg);
+        return;
+    }
+    free_remote(seg, pg, b);
 }
 
 size_t carve_usable_size(const void *p)
@@ -1241,17 +1284,25 @@ bool carve_trim(void)
     int saved = errno;
     bool any = false;
     heap *h = tls_heap;
-    if (h != &empty_heap) {
+    if (h == &empty_heap) h = heap_acquire();
+    if (h != NULL) {
+        while (reclaim_one(h) != NULL) { /* adopt what exited threads left, to sort it out */ }
         heap_collect_full(h);
+        for (unsigned c = 0; c < NCLASS; c++) {
+            page *pg = h->queue[c].first;
+            while (pg != NULL) {
+                page *after = pg->next;
+                page_collect_all(pg);
+                if (pg->used == 0) page_release(h, pg, false);
+                pg = after;
+            }
+        }
         any |= heap_purge(h, true);
     }
     pthread_mutex_lock(&huge_lock);
     any |= huge_cached_bytes != 0;
     huge_expire(0, true);
     pthread_mutex_unlock(&huge_lock);
-    pthread_mutex_lock(&abandon_lock);
-    for (segment *seg = abandoned; seg != NULL; seg = seg->next) any |= segment_purge(seg);
-    pthread_mutex_unlock(&abandon_lock);
     errno = saved;
     return any;
 }
@@ -1268,19 +1319,41 @@ void carve_stats_get(carve_stats *out)
 {
     carve_stats st;
     carve_stats_init(&st);
-    uint64_t live = 0;
     pthread_mutex_lock(&heaps_lock);
-    for (heap *h = all_heaps; h != NULL; h = h->all_next) {
-        st.allocs += __atomic_load_n(&h->allocs, RELAXED);
-        st.frees += __atomic_load_n(&h->frees, RELAXED);
-        live += __atomic_load_n(&h->live, RELAXED);
-    }
+    for (heap *h = all_heaps; h != NULL; h = h->all_next) st.allocs += __atomic_load_n(&h->allocs, RELAXED);
     pthread_mutex_unlock(&heaps_lock);
-    st.frees += __atomic_load_n(&orphan_frees, RELAXED);
-    live -= __atomic_load_n(&orphan_live_freed, RELAXED);
+    /* Live blocks: the pages' used counts (a block freed by another thread counts until its
+     * owner collects it) and the huge blocks. */
+    size_t live_blocks = 0, live_bytes = 0, free_blocks = 0, largest_free = 0;
+    pthread_mutex_lock(&segs_lock);
+    for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) {
+        if (seg->kind != SEG_NORMAL) {
+            if (seg->kind == SEG_HUGE) {
+                live_blocks++;
+                live_bytes += huge_usable(seg);
+            }
+            continue;
+        }
+        for (unsigned sl = 1; sl < SLICES; sl++) {
+            const page *pg = &seg->pages[sl];
+            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1)) continue;
+            uint8_t kind = __atomic_load_n(&pg->kind, RELAXED);
+            uint32_t used = __atomic_load_n(&pg->used, RELAXED);
+            uint32_t cap = __atomic_load_n(&pg->capacity, RELAXED), bs = pg->block_size;
+            if (kind == PAGE_FREE || used > cap) continue;
+            live_blocks += used;
+            live_bytes += (size_t)used * bs;
+            free_blocks += cap - used;
+            if (cap > used && bs > largest_free) largest_free = bs;
+        }
+    }
+    pthread_mutex_unlock(&segs_lock);
+    st.frees = st.allocs > live_blocks ? st.allocs - live_blocks : 0;
+    st.free_blocks = free_blocks;
+    st.largest_free = largest_free;
     st.failed = __atomic_load_n(&failed_calls, RELAXED);
     st.capacity = carve_os_mapped_bytes();
-    st.used = (int64_t)live < 0 ? 0 : (size_t)live;
+    st.used = live_bytes;
     st.free = st.capacity > st.used ? st.capacity - st.used : 0;
     st.requested = st.used;
     uint64_t peak = __atomic_load_n(&peak_used, RELAXED);
