@@ -443,10 +443,21 @@ static void note_peak(void)
     carve_stats_get(&st);
 }
 
+static void verbose_map_failure(size_t bytes)
+{
+    if (!cm_option_values[CARVE_OPTION_VERBOSE]) return;
+    int saved = errno;
+    carve_outputf("carve: mapping %zu bytes failed (errno %d)\n", bytes, saved);
+    errno = saved;
+}
+
 static segment *segment_map(heap *h)
 {
     segment *seg = carve_os_map(SEG_SIZE, SEG_SIZE);
-    if (seg == NULL) return NULL;
+    if (seg == NULL) {
+        verbose_map_failure(SEG_SIZE);
+        return NULL;
+    }
     seg->kind = SEG_NORMAL;
     seg->free_mask = ALL_SLICES;
     for (unsigned i = 0; i < SLICES; i++) seg->pages[i].kind = PAGE_FREE;
@@ -785,7 +796,10 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
     pthread_mutex_unlock(&huge_lock);
     if (seg == NULL) {
         seg = carve_os_map(total, map_align);
-        if (seg == NULL) return NULL;
+        if (seg == NULL) {
+            verbose_map_failure(total);
+            return NULL;
+        }
         seg->huge_map = carve_align_up(total, carve_os_page_size());
         seg->kind = SEG_HUGE;
         map_set(seg, seg->huge_map, true);
@@ -932,7 +946,8 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     void *p = NULL;
     size_t want = size, usable = 0;
     if (align < 16) align = 16;
-    if (secure_mode && size <= SMALL_MAX - 8 && align <= 16) want = size + 8;
+    if (size < 16) size = 16; /* a block is never empty: its end stays inside its span */
+    if (secure_mode) want = size + 8; /* every small block carries a canary in secure mode */
     if (want <= SMALL_MAX && align <= SLICE_SIZE) {
         unsigned c = size_class(want > align ? want : align);
         while (c < NCLASS && class_size(c) % align != 0) c++;
@@ -942,7 +957,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
             if (pg != NULL) {
                 block *b = page_pop(h, pg);
                 usable = pg->block_size;
-                if (secure_mode && want != size) {
+                if (secure_mode) {
                     usable -= 8;
                     write_canary(b, pg->block_size);
                 }
@@ -1084,7 +1099,7 @@ static bool locate(const void *p, const char *op, where *w)
     } else {
         size_t bs = pg->block_size, idx = (size_t)((off * pg->magic) >> MAGIC_SHIFT);
         w->bs = bs;
-        w->usable = secure_mode && bs <= SMALL_MAX && canary_ok(p, bs) ? bs - 8 : bs;
+        w->usable = secure_mode ? bs - 8 : bs;
         if (idx >= __atomic_load_n(&pg->capacity, RELAXED)) {
             report(F_FOREIGN, op, p, 0);
             return false;
@@ -1173,7 +1188,7 @@ static CARVE_NOINLINE void free_slow(void *p)
         report(F_DOUBLE, "free", p, w.usable);
         goto out;
     }
-    if (secure_mode && w.pg->kind == PAGE_SMALL && w.usable == w.bs - 8 && !canary_ok(b, w.bs)) {
+    if (secure_mode && w.pg->kind == PAGE_SMALL && !canary_ok(b, w.bs)) {
         report(F_CANARY, "free", p, w.bs - 8);
         goto out;
     }
