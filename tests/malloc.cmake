@@ -15,3 +15,23 @@ foreach(prog ${CARVE_MISUSE_PROGRAMS})
   target_link_libraries(misuse_${prog} PRIVATE carve_static Threads::Threads)
   add_dependencies(test_malloc_misuse misuse_${prog})
 endforeach()
+
+set_tests_properties(unit.malloc_oom PROPERTIES LABELS thread)
+carve_add_test(NAME malloc.oom_rlimit SOURCES ${PROJECT_SOURCE_DIR}/tests/oom/malloc_oom_rlimit.c
+               LABELS nosan TIMEOUT 120)
+
+# LD_PRELOAD of libcarve-malloc.so on simple programs (the real programs: tests/preload/).
+add_test(NAME malloc.preload_smoke
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/smoke/malloc_preload.sh $<TARGET_FILE:carve_malloc>)
+set_tests_properties(malloc.preload_smoke PROPERTIES LABELS nosan TIMEOUT 120)
+
+# memcheck understands carve's blocks (client requests), when Valgrind and its headers exist.
+find_program(CARVE_VALGRIND_EXE valgrind)
+if(CARVE_VALGRIND_EXE AND EXISTS /usr/include/valgrind/memcheck.h)
+  add_executable(malloc_memcheck ${PROJECT_SOURCE_DIR}/tests/valgrind/malloc_memcheck.c)
+  set_target_properties(malloc_memcheck PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CARVE_TEST_DIR})
+  target_link_libraries(malloc_memcheck PRIVATE carve_static Threads::Threads)
+  add_test(NAME malloc.memcheck
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/valgrind/malloc_memcheck.sh $<TARGET_FILE:malloc_memcheck>)
+  set_tests_properties(malloc.memcheck PROPERTIES LABELS nosan TIMEOUT 180)
+endif()

@@ -1229,29 +1229,33 @@ void carve_free(void *p)
     free_remote(seg, pg, b);
 }
 
+/* p's usable size, or 0 (after a report) when p is not a live block. */
+static size_t checked_usable(const void *p, const char *op)
+{
+    where w;
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
+    size_t us = 0;
+    if (!locate(p, op, &w)) goto out;
+    if (w.pg != NULL && is_freed(tls_heap, &w, p)) {
+        report(F_DOUBLE, op, p, w.usable);
+        goto out;
+    }
+    us = w.usable;
+out:
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+    return us;
+}
+
 size_t carve_usable_size(const void *p)
 {
-    if (p == NULL) return 0;
-    where w;
-    heap *h = tls_heap;
-    if (!locate(p, "malloc_usable_size", &w)) return 0;
-    if (w.pg != NULL && is_freed(h, &w, p)) {
-        report(F_DOUBLE, "malloc_usable_size", p, w.usable);
-        return 0;
-    }
-    return w.usable;
+    return p == NULL ? 0 : checked_usable(p, "malloc_usable_size");
 }
 
 void *carve_realloc(void *p, size_t size)
 {
     if (p == NULL) return carve_malloc(size);
-    where w;
-    if (!locate(p, "realloc", &w)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    if (w.pg != NULL && is_freed(tls_heap, &w, p)) {
-        report(F_DOUBLE, "realloc", p, w.usable);
+    size_t old = checked_usable(p, "realloc");
+    if (old == 0) { /* reported; the policy let us go on */
         errno = EINVAL;
         return NULL;
     }
@@ -1259,7 +1263,6 @@ void *carve_realloc(void *p, size_t size)
         carve_free(p);
         return NULL;
     }
-    size_t old = w.usable;
     /* In place when it fits and would not waste more than half (small blocks keep their class). */
     if (size <= old && (size >= old / 2 || old <= 1024)) {
         if (tool_mode) VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
