@@ -157,7 +157,7 @@ void carve_stats_print(FILE *out, bool json)
 
 __attribute__((destructor)) static void stats_at_exit(void)
 {
-    if (__atomic_load_n(&options_state, __ATOMIC_ACQUIRE) != 2) return;
+    cm_options_init(); /* a program that never allocated has not read them yet */
     if (cm_option_values[CARVE_OPTION_STATS_JSON]) carve_stats_print(NULL, true);
     else if (cm_option_values[CARVE_OPTION_STATS]) carve_stats_print(NULL, false);
 }
