@@ -713,6 +713,37 @@ static bool model_can_serve(const model *m, uint32_t size)
     return false;
 }
 
+/* The walk against the reference: contiguous runs covering the range; each run with a payload
+ * is exactly a live run of the model; every live run is reported. */
+typedef struct walk_vs_model {
+    const model *m;
+    uint32_t next_cell, live_seen;
+    bool ok;
+} walk_vs_model;
+
+static void compare_run(void *ctx, const carve_block_info *b)
+{
+    walk_vs_model *w = ctx;
+    const model *m = w->m;
+    if (b->start != w->next_cell || b->size == 0) w->ok = false;
+    w->next_cell = (uint32_t)(b->start + b->size);
+    if (b->payload != 0) {
+        uint32_t o = m->owner[b->start - m->cfg.index_begin];
+        w->ok &= b->used && o != 0 && m->cells[o - 1] == b->start && m->sizes[o - 1] == b->size &&
+                 b->payload == b->size;
+        w->live_seen++;
+    } else if (!b->used) {
+        for (uint32_t c = 0; c < b->size; c++) w->ok &= m->owner[b->start - m->cfg.index_begin + c] == 0;
+    }
+}
+
+static bool walk_matches(const carve_segment *s, const model *m)
+{
+    walk_vs_model w = {.m = m, .next_cell = m->cfg.index_begin, .ok = true};
+    carve_segment_walk(s, compare_run, &w);
+    return w.ok && w.next_cell == m->cfg.index_end && w.live_seen == m->live;
+}
+
 static void model_run(carve_segment_config cfg, uint64_t ops, uint64_t seed)
 {
     test_rng rng = {seed};
@@ -787,6 +818,7 @@ static void model_run(carve_segment_config cfg, uint64_t ops, uint64_t seed)
         if (bad != 0) CARVE_FAILF(seed, "op %llu: carve_segment_check = %zu", (unsigned long long)op, bad);
         carve_stats st = stats_of(f.s);
         if (st.used != live_cells) CARVE_FAILF(seed, "op %llu: stats.used %zu, model %llu", (unsigned long long)op, st.used, (unsigned long long)live_cells);
+        if (op % 499 == 0 && !walk_matches(f.s, &m)) CARVE_FAILF(seed, "op %llu: the walk disagrees with the model", (unsigned long long)op);
     }
     /* Free everything: every block is free again. */
     while (m.live > 0) {
