@@ -58,7 +58,7 @@ CARVE_API size_t carve_usable_size(const void *p);
 /* A snapshot over all threads: capacity = bytes mapped from the OS for blocks (segments and
  * large mappings, including those cached or decommitted), used = bytes in live blocks (their
  * block sizes), free = capacity - used, requested = used (carve does not store the requested
- * size), peak_requested = the highest used seen when memory was mapped or stats were taken,
+ * size), peak_requested = the highest used seen by a carve_stats_get call,
  * allocs/frees/failed = calls. Writes nothing if out was not prepared by carve_stats_init.
  * O(threads + segments). Counters of other threads are read without stopping them, so the
  * snapshot is approximate while they run. */

@@ -436,13 +436,6 @@ CARVE_INLINE page *page_of(segment *seg, const void *p)
     return &seg->pages[seg->slice_head[slice]];
 }
 
-static void note_peak(void)
-{
-    carve_stats st;
-    carve_stats_init(&st);
-    carve_stats_get(&st);
-}
-
 static void verbose_map_failure(size_t bytes)
 {
     if (!cm_option_values[CARVE_OPTION_VERBOSE]) return;
@@ -467,7 +460,6 @@ static segment *segment_map(heap *h)
     h->segs = seg;
     map_set(seg, SEG_SIZE, true);
     __atomic_add_fetch(&segments_live, 1, RELAXED);
-    note_peak();
     return seg;
 }
 
@@ -804,8 +796,7 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         seg->kind = SEG_HUGE;
         map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
-        note_peak();
-    }
+        }
     seg->kind = SEG_HUGE;
     seg->huge_user = (uint8_t *)seg + hdr;
     ((block *)seg->huge_user)->mark = 0;
