@@ -110,6 +110,7 @@ typedef struct segment {
     uint64_t free_mask;      /* slices not in a page                                      */
     uint64_t dirty_mask;     /* free slices that may still hold committed memory          */
     uint64_t purge_at;       /* ns deadline for decommitting dirty slices, 0 = none       */
+    uint64_t released_at;    /* ns time of the last page release                          */
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
@@ -488,7 +489,8 @@ static bool segment_purge(segment *seg)
     return any;
 }
 
-/* Decommit what is due (everything when force); unmap empty segments beyond one spare. */
+/* Decommit what is due (everything when force); unmap empty segments beyond one spare once
+ * their delay has passed too (an empty segment is reused at once by the next allocations). */
 static bool heap_purge(heap *h, bool force)
 {
     if (!force && (h->purge_at == 0 || now_ns() < h->purge_at)) return false;
@@ -497,14 +499,20 @@ static bool heap_purge(heap *h, bool force)
     segment *seg = h->segs;
     while (seg != NULL) {
         segment *after = seg->next;
-        if (seg->free_mask == ALL_SLICES && (spare || force)) {
-            segment_unmap(h, seg);
-            any = true;
-        } else {
-            if (seg->free_mask == ALL_SLICES) spare = true;
-            if (seg->purge_at != 0 && seg->purge_at <= now) any |= segment_purge(seg);
-            else if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
+        bool empty = seg->free_mask == ALL_SLICES;
+        if (empty && (spare || force)) {
+            uint64_t unmap_at = seg->released_at + 4 * purge_delay_ns;
+            if (force || unmap_at <= now) {
+                segment_unmap(h, seg);
+                any = true;
+                seg = after;
+                continue;
+            }
+            if (next == 0 || unmap_at < next) next = unmap_at;
         }
+        spare |= empty;
+        if (seg->purge_at != 0 && seg->purge_at <= now) any |= segment_purge(seg);
+        else if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
         seg = after;
     }
     h->purge_at = next;
@@ -556,11 +564,14 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     seg->dirty_mask |= bits;
     if (purge_delay_ns == 0) {
         segment_purge(seg);
-    } else if (seg->purge_at == 0) {
-        seg->purge_at = now_ns() + purge_delay_ns;
+    } else {
+        /* The delay counts from the segment's last release: memory in active use is not
+         * decommitted between a free-all phase and the next allocation phase. */
+        seg->released_at = now_ns();
+        seg->purge_at = seg->released_at + purge_delay_ns;
         if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
     }
-    if (may_unmap && seg->free_mask == ALL_SLICES) {
+    if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
         for (segment *other = h->segs; other != NULL; other = other->next) {
             if (other != seg && other->free_mask == ALL_SLICES) { /* keep one spare only */
                 segment_unmap(h, seg);

@@ -174,10 +174,10 @@ START_TEST(bad_option_values_warn_once_and_keep_the_default)
     run_result r;
     run("bad_option", "CARVE_PURGE_DELAY_MS=abc", NULL, &r);
     ck_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
-    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=abc (expected 0..60000); using 10\n");
-    ck_assert_str_eq(r.out, "10\n");
+    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=abc (expected 0..60000); using 100\n");
+    ck_assert_str_eq(r.out, "100\n");
     run("bad_option", "CARVE_PURGE_DELAY_MS=70000", NULL, &r);
-    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=70000 (expected 0..60000); using 10\n");
+    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=70000 (expected 0..60000); using 100\n");
     run("bad_option", "CARVE_PURGE_DELAY_MS=250", NULL, &r);
     ck_assert_str_eq(r.err, "");
     ck_assert_str_eq(r.out, "250\n");
