@@ -1253,6 +1253,29 @@ size_t carve_usable_size(const void *p)
     return p == NULL ? 0 : checked_usable(p, "malloc_usable_size");
 }
 
+/* Grow the large block p of the calling thread to size bytes by taking the free slices after
+ * its span, when there are enough. */
+static bool grow_large_in_place(void *p, size_t size)
+{
+    segment *seg = seg_of(p);
+    if (seg == NULL || seg->kind != SEG_NORMAL || size > LARGE_MAX ||
+        __atomic_load_n(&seg->heap, RELAXED) != tls_heap)
+        return false;
+    page *pg = page_of(seg, p);
+    if (pg->kind != PAGE_LARGE) return false;
+    unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT);
+    size_t n = (pg->offset + size + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    if (s + n > SLICES) return false;
+    uint64_t more = ((((uint64_t)1 << (n - pg->slices)) - 1) << (s + pg->slices));
+    if ((seg->free_mask & more) != more) return false;
+    seg->free_mask &= ~more;
+    seg->dirty_mask &= ~more;
+    for (unsigned i = s + pg->slices; i < s + n; i++) seg->slice_head[i] = (uint8_t)s;
+    pg->slices = (uint8_t)n;
+    pg->block_size = (uint32_t)(n * SLICE_SIZE);
+    return true;
+}
+
 void *carve_realloc(void *p, size_t size)
 {
     if (p == NULL) return carve_malloc(size);
@@ -1270,7 +1293,13 @@ void *carve_realloc(void *p, size_t size)
         if (tool_mode) VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
         return p;
     }
-    void *q = carve_malloc(size);
+    if (size > old && !slow_mode && grow_large_in_place(p, size)) return p;
+    /* Growing past the large sizes: reserve half as much again (address space only; pages are
+     * committed when touched) so that a block grown step by step is not copied every time. */
+    size_t want = size;
+    if (size > old && size > LARGE_MAX && size < ((size_t)1 << 44)) want = size + size / 2;
+    void *q = carve_malloc(want);
+    if (q == NULL && want != size) q = carve_malloc(size);
     if (q == NULL) return NULL;
     memcpy(q, p, old < size ? old : size);
     carve_free(p);
