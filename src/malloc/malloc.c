@@ -519,6 +519,9 @@ static bool heap_purge(heap *h, bool force)
     return any;
 }
 
+/* CARVE_SECURE=1: the last OS page of every span is a guard page (PROT_NONE). */
+static size_t guard_bytes(void) { return secure_mode ? carve_os_page_size() : 0; }
+
 /* A run of n free slices in seg (n >= 1), or -1. */
 static int find_run(uint64_t free_mask, unsigned n)
 {
@@ -544,6 +547,8 @@ static page *span_alloc(heap *h, unsigned n)
             memset(pg, 0, sizeof *pg);
             pg->slices = (uint8_t)n;
             pg->area = (uint8_t *)seg + (size_t)s * SLICE_SIZE;
+            if (secure_mode) /* best effort: without it the span merely has no guard */
+                carve_os_protect_none(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
             return pg;
         }
         if (attempt == 0 && reclaim_one(h) != NULL) continue;
@@ -560,6 +565,7 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
     pg->kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
+    if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
     seg->free_mask |= bits;
     seg->dirty_mask |= bits;
     if (purge_delay_ns == 0) {
@@ -653,7 +659,7 @@ static page *page_new_small(heap *h, unsigned c)
     pg->kind = PAGE_SMALL;
     pg->cls = (uint8_t)c;
     pg->block_size = (uint32_t)bs;
-    pg->reserved = (uint32_t)((size_t)pg->slices * SLICE_SIZE / bs);
+    pg->reserved = (uint32_t)(((size_t)pg->slices * SLICE_SIZE - guard_bytes()) / bs);
     pg->magic = (((uint64_t)1 << MAGIC_SHIFT) + bs - 1) / bs;
     pg->free = pg->local_free = pg->xfree = enc(NULL);
     q_push_front(&h->queue[c], pg);
@@ -743,7 +749,7 @@ CARVE_INLINE block *page_pop(heap *h, page *pg)
 static void *large_alloc(heap *h, size_t size, size_t align)
 {
     size_t extra = align > SLICE_SIZE ? align - SLICE_SIZE : 0;
-    size_t n = (size + extra + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    size_t n = (size + extra + guard_bytes() + SLICE_SIZE - 1) >> SLICE_SHIFT;
     if (n > SLICES - 1) return NULL;
     heap_purge(h, false);
     page *pg = span_alloc(h, (unsigned)n);
@@ -751,7 +757,7 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     uintptr_t user = carve_align_up_ptr((uintptr_t)pg->area, align < 16 ? 16 : align);
     pg->kind = PAGE_LARGE;
     pg->offset = (uint32_t)(user - (uintptr_t)pg->area);
-    pg->block_size = (uint32_t)(n * SLICE_SIZE);
+    pg->block_size = (uint32_t)(n * SLICE_SIZE - guard_bytes());
     pg->reserved = 1;
     __atomic_store_n(&pg->capacity, 1, RELAXED);
     pg->used = 1;
@@ -949,7 +955,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     size_t want = size, usable = 0;
     if (align < 16) align = 16;
     if (size < 16) size = 16; /* a block is never empty: its end stays inside its span */
-    if (secure_mode) want = size + 8; /* every small block carries a canary in secure mode */
+    if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
     if (want <= SMALL_MAX && align <= SLICE_SIZE) {
         unsigned c = size_class(want > align ? want : align);
         while (c < NCLASS && class_size(c) % align != 0) c++;
@@ -1221,11 +1227,13 @@ void carve_free(void *p)
         return;
     }
     b->mark = mark_of(b);
-    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == tls_heap)) {
+    heap *h = tls_heap;
+    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == h)) {
         b->next = pg->local_free;
         pg->local_free = enc(b);
-        __atomic_store_n(&pg->used, pg->used - 1, RELAXED);
-        if (CARVE_UNLIKELY(pg->used == 0 || pg->in_full)) free_local_unusual(tls_heap, pg);
+        uint32_t used = pg->used - 1;
+        __atomic_store_n(&pg->used, used, RELAXED);
+        if (CARVE_UNLIKELY(used == 0 || pg->in_full)) free_local_unusual(h, pg);
         return;
     }
     free_remote(seg, pg, b);
