@@ -77,6 +77,12 @@ CARVE_API bool   carve_trim(void);
  * Returns the number of violated invariants (0 = sound). O(blocks of the calling thread). */
 CARVE_API size_t carve_malloc_check(void);
 
+/* Visit each carved block of the calling thread's pages in address order: small blocks carved
+ * so far (free or in use; payload = usable bytes, 0 when free) and large blocks. Huge blocks
+ * and other threads' blocks are not visited. fn must not allocate or free with carve.
+ * O(segments^2 + blocks of the calling thread). */
+CARVE_API void carve_malloc_walk(carve_walk_fn fn, void *ctx);
+
 /* Options, read once from the environment at the first allocation. One table in
  * src/malloc/options.c drives the parsing, carve_option_get and the table in docs/malloc.md. */
 typedef enum carve_option {

@@ -1474,3 +1474,50 @@ size_t carve_malloc_check(void)
     }
     return bad;
 }
+
+/* Set the bit of each block of the list head in bits. */
+static void mark_free(uintptr_t head, const page *pg, uint64_t *bits)
+{
+    for (uint32_t n = 0; head != enc(NULL) && n <= pg->capacity; n++) {
+        block *b = dec(head);
+        size_t i = ((uintptr_t)b - (uintptr_t)pg->area) / pg->block_size;
+        if (i < pg->capacity) bits[i / 64] |= (uint64_t)1 << (i % 64);
+        head = b->next;
+    }
+}
+
+void carve_malloc_walk(carve_walk_fn fn, void *ctx)
+{
+    heap *h = tls_heap;
+    if (h == &empty_heap || fn == NULL) return;
+    uintptr_t last = 0;
+    for (;;) {
+        segment *seg = NULL; /* the next segment above last */
+        for (segment *s = h->segs; s != NULL; s = s->next)
+            if ((uintptr_t)s > last && (seg == NULL || s < seg)) seg = s;
+        if (seg == NULL) return;
+        last = (uintptr_t)seg;
+        for (unsigned sl = 1; sl < SLICES; sl++) {
+            const page *pg = &seg->pages[sl];
+            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1) || pg->kind == PAGE_FREE)
+                continue;
+            if (pg->kind == PAGE_LARGE) {
+                carve_block_info info = {(uintptr_t)pg->area + pg->offset, large_usable(pg),
+                                         large_usable(pg), true};
+                fn(ctx, &info);
+                continue;
+            }
+            uint64_t bits[SLICE_SIZE / 16 / 64] = {0};
+            mark_free(pg->free, pg, bits);
+            mark_free(pg->local_free, pg, bits);
+            mark_free(__atomic_load_n(&pg->xfree, __ATOMIC_ACQUIRE), pg, bits);
+            size_t usable = secure_mode ? pg->block_size - 8 : pg->block_size;
+            for (uint32_t i = 0; i < pg->capacity; i++) {
+                bool is_free = bits[i / 64] >> (i % 64) & 1;
+                carve_block_info info = {(uintptr_t)pg->area + (size_t)i * pg->block_size,
+                                         pg->block_size, is_free ? 0 : usable, !is_free};
+                fn(ctx, &info);
+            }
+        }
+    }
+}
