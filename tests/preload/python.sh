@@ -9,7 +9,7 @@ PRELOAD_EXPECT="python3[.0-9]*"
 
 workload() {
   PYTHONMALLOC=malloc PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1 \
-    /usr/bin/python3 -I "$here/python_workload.py" 10
+    /usr/bin/python3 -I "$here/python_workload.py" 6
 }
 
 preload_main "$@"
