@@ -7,3 +7,4 @@ foreach(t lab_replay lab_sim lab_map)
 endforeach()
 
 add_test(NAME lab.replay_cli COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/replay_cli.sh $<TARGET_FILE:carve_cli>)
+add_test(NAME lab.sim_golden COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/sim_golden.sh $<TARGET_FILE:carve_cli>)
