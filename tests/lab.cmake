@@ -8,3 +8,9 @@ endforeach()
 
 add_test(NAME lab.replay_cli COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/replay_cli.sh $<TARGET_FILE:carve_cli>)
 add_test(NAME lab.sim_golden COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/sim_golden.sh $<TARGET_FILE:carve_cli>)
+add_executable(lab_record_pattern ${PROJECT_SOURCE_DIR}/tests/lab/record_pattern.c)
+set_target_properties(lab_record_pattern PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CARVE_TEST_DIR})
+target_link_libraries(lab_record_pattern PRIVATE Threads::Threads)
+add_test(NAME lab.record_roundtrip COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/record_roundtrip.sh
+         $<TARGET_FILE:carve_cli> $<TARGET_FILE:lab_record_pattern>)
+set_tests_properties(lab.record_roundtrip PROPERTIES LABELS nosan TIMEOUT 120)
