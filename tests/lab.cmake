@@ -14,3 +14,8 @@ target_link_libraries(lab_record_pattern PRIVATE Threads::Threads)
 add_test(NAME lab.record_roundtrip COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/record_roundtrip.sh
          $<TARGET_FILE:carve_cli> $<TARGET_FILE:lab_record_pattern>)
 set_tests_properties(lab.record_roundtrip PROPERTIES LABELS nosan TIMEOUT 120)
+foreach(t lab_replay lab_map)
+  if(TARGET test_unit_${t})
+    target_include_directories(test_unit_${t} PRIVATE ${PROJECT_SOURCE_DIR}/tests/lab)
+  endif()
+endforeach()

@@ -123,6 +123,19 @@ typedef struct lab_replay_opts {
  * error (out->error, out->message) or could not run. */
 int lab_replay(const lab_plan *plan, const lab_adapter *ad, const lab_replay_opts *opts, lab_result *out);
 
+/* One allocator, opened over a fresh arena (or none, for the RSS adapters). */
+typedef struct lab_instance {
+    const lab_adapter *ad;
+    void *a;
+    lab_arena arena;
+    bool have_arena;
+} lab_instance;
+int lab_instance_open(lab_instance *in, const lab_adapter *ad, size_t hint);
+void lab_instance_close(lab_instance *in);
+size_t lab_instance_footprint(const lab_instance *in);
+/* Apply op with no checking; ptr[] holds each slot's pointer (NULL: none). */
+void lab_apply_op(lab_instance *in, void **ptr, const lab_op *op);
+
 /* ---- output -------------------------------------------------------------------------------- */
 
 typedef enum lab_format { LAB_TABLE, LAB_CSV, LAB_JSON } lab_format;

@@ -27,6 +27,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "replay") == 0) return lab_cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "map") == 0) return lab_cmd_map(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0) return lab_cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "record") == 0) return lab_cmd_record(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {

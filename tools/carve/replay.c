@@ -38,9 +38,8 @@ typedef struct run {
     const lab_adapter *ad;
     const lab_replay_opts *opts;
     lab_result *r;
-    lab_arena arena;
-    bool have_arena;
-    void *a;
+    lab_instance in;
+    void *a;                 /* in.a, for brevity */
     slot *slots;
     uint64_t *lat;
     uint64_t gen;
@@ -94,35 +93,66 @@ static int fail(run *R, const lab_op *op, const char *fmt, ...)
     return -1;
 }
 
-static size_t footprint_now(const run *R)
+size_t lab_instance_footprint(const lab_instance *in)
 {
-    if (R->ad->footprint != NULL) return R->ad->footprint(R->a);
-    return R->have_arena ? R->arena.granted : 0;
+    if (in->ad->footprint != NULL) return in->ad->footprint(in->a);
+    return in->have_arena ? in->arena.granted : 0;
 }
 
-static int open_allocator(run *R)
+int lab_instance_open(lab_instance *in, const lab_adapter *ad, size_t hint)
 {
-    lab_env env = {.hint = R->plan->peak_live};
-    R->have_arena = false;
-    if (!R->ad->rss_footprint) {
+    *in = (lab_instance){.ad = ad};
+    lab_env env = {.hint = hint};
+    if (!ad->rss_footprint) {
         /* 4 GiB of address space; only what the allocator touches becomes memory. */
-        if (lab_arena_open(&R->arena, (size_t)4 << 30, 16) != 0) return -1;
-        R->have_arena = true;
-        env.arena = &R->arena;
+        if (lab_arena_open(&in->arena, (size_t)4 << 30, 16) != 0) return -1;
+        in->have_arena = true;
+        env.arena = &in->arena;
     }
-    R->a = R->ad->create(&env);
-    if (R->a == NULL) {
-        if (R->have_arena) lab_arena_close(&R->arena);
+    in->a = ad->create(&env);
+    if (in->a == NULL) {
+        if (in->have_arena) lab_arena_close(&in->arena);
         return -1;
     }
     return 0;
 }
 
-static void close_allocator(run *R)
+void lab_instance_close(lab_instance *in)
 {
-    R->ad->destroy(R->a);
-    if (R->have_arena) lab_arena_close(&R->arena);
+    in->ad->destroy(in->a);
+    if (in->have_arena) lab_arena_close(&in->arena);
+    *in = (lab_instance){0};
 }
+
+void lab_apply_op(lab_instance *in, void **ptr, const lab_op *op)
+{
+    const lab_adapter *ad = in->ad;
+    void **p = &ptr[op->slot];
+    if (op->kind == 'f' || (op->kind == 'r' && op->size == 0)) {
+        if (*p != NULL) ad->free(in->a, *p);
+        *p = NULL;
+    } else if (op->kind == 'a' || *p == NULL) {
+        *p = ad->alloc(in->a, op->size);
+    } else if (ad->realloc != NULL) {
+        void *q = ad->realloc(in->a, *p, op->size);
+        if (q != NULL) *p = q;
+    } else {
+        void *q = ad->alloc(in->a, op->size);
+        if (q != NULL) {
+            ad->free(in->a, *p); /* no copy: nothing reads the content here */
+            *p = q;
+        }
+    }
+}
+
+static int open_allocator(run *R)
+{
+    if (lab_instance_open(&R->in, R->ad, R->plan->peak_live) != 0) return -1;
+    R->a = R->in.a;
+    return 0;
+}
+
+static void close_allocator(run *R) { lab_instance_close(&R->in); }
 
 static void *do_realloc(run *R, slot *s, size_t size)
 {
@@ -232,7 +262,7 @@ static int measuring_pass(run *R)
         if (t1 - t0 > r->max_ns) r->max_ns = t1 - t0;
     next:
         if (!ad->rss_footprint) {
-            size_t fp = footprint_now(R);
+            size_t fp = lab_instance_footprint(&R->in);
             if (fp > peak_fp) {
                 peak_fp = fp;
                 r->peak_footprint_op = i;
@@ -273,25 +303,7 @@ static void timing_pass(run *R)
     void **ptr = (void **)R->slots; /* reuse the slot array as plain pointers */
     memset(ptr, 0, plan->nslots * sizeof *ptr);
     uint64_t t0 = measure_now_ns();
-    for (size_t i = 0; i < plan->nops; i++) {
-        const lab_op *op = &plan->ops[i];
-        void **p = &ptr[op->slot];
-        if (op->kind == 'f' || (op->kind == 'r' && op->size == 0)) {
-            if (*p != NULL) ad->free(R->a, *p);
-            *p = NULL;
-        } else if (op->kind == 'a' || *p == NULL) {
-            *p = ad->alloc(R->a, op->size);
-        } else if (ad->realloc != NULL) {
-            void *q = ad->realloc(R->a, *p, op->size);
-            if (q != NULL) *p = q;
-        } else {
-            void *q = ad->alloc(R->a, op->size);
-            if (q != NULL) {
-                ad->free(R->a, *p); /* no copy: the content is not checked in this pass */
-                *p = q;
-            }
-        }
-    }
+    for (size_t i = 0; i < plan->nops; i++) lab_apply_op(&R->in, ptr, &plan->ops[i]);
     uint64_t t1 = measure_now_ns();
     for (size_t k = 0; k < plan->nslots; k++)
         if (ptr[k] != NULL) ad->free(R->a, ptr[k]);
