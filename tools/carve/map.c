@@ -153,8 +153,13 @@ static int axis_build(axis *ax, const snap *snaps, size_t nsnaps)
     if (ax->x == NULL) return -1;
     double total = 0;
     ax->x[0] = 0;
+    /* A few boundaries: each stretch gets 1 + log2 of its length in 16-byte units (villoc's
+     * idea: every block visible, big ones wider). Thousands: the square root of its length,
+     * which still spreads small blocks out but keeps the picture's proportions. */
+    bool few = u <= 1500;
     for (size_t i = 1; i < u; i++) {
-        total += 1.0 + log2(1.0 + (double)(ax->bound[i] - ax->bound[i - 1]) / 16.0);
+        double len = (double)(ax->bound[i] - ax->bound[i - 1]);
+        total += few ? 1.0 + log2(1.0 + len / 16.0) : sqrt(len);
         ax->x[i] = total;
     }
     for (size_t i = 0; i < u; i++) ax->x[i] = LEFT + (total > 0 ? ax->x[i] / total * MAIN_W : 0);
@@ -172,37 +177,50 @@ static double axis_x(const axis *ax, size_t off)
     return lo < ax->n ? ax->x[lo] : LEFT + MAIN_W;
 }
 
-/* Rectangles narrower than a pixel are gathered into one dark run, so a row stays small. */
+/* Rectangles narrower than a pixel are gathered into one run, so that a row stays small; the
+ * run takes the colour of the kind (used or free) holding most of its bytes, and for used
+ * bytes that of its largest block. */
 typedef struct row_pen {
     FILE *f;
     double y, h, run_x0, run_x1;
     bool in_run;
+    size_t run_used, run_free, run_big;
+    char run_colour[40];
 } row_pen;
 
 static void pen_flush(row_pen *p)
 {
-    if (p->in_run)
-        fprintf(p->f, "<rect class=\"dense\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", p->run_x0,
-                p->y, p->run_x1 - p->run_x0, p->h);
+    if (p->in_run) {
+        bool used = p->run_used > p->run_free;
+        fprintf(p->f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"%s%s%s/>\n",
+                used ? "used" : "free", p->run_x0, p->y, p->run_x1 - p->run_x0, p->h, used ? " fill=\"" : "",
+                used ? p->run_colour : "", used ? "\"" : "");
+    }
     p->in_run = false;
 }
 
-static void pen_rect(row_pen *p, double x0, double x1, const char *cls, const char *fill)
+static void pen_rect(row_pen *p, double x0, double x1, size_t bytes, const char *fill)
 {
     if (x1 - x0 < 1.0) {
-        if (p->in_run && x0 - p->run_x1 < 0.5 && x1 - p->run_x0 < 3) {
-            p->run_x1 = x1;
-            return;
+        if (!p->in_run || x0 - p->run_x1 >= 0.5 || x1 - p->run_x0 >= 3) {
+            pen_flush(p);
+            *p = (row_pen){.f = p->f, .y = p->y, .h = p->h, .in_run = true, .run_x0 = x0};
         }
-        pen_flush(p);
-        p->in_run = true;
-        p->run_x0 = x0;
-        p->run_x1 = x1 > x0 + 0.5 ? x1 : x0 + 0.5;
+        p->run_x1 = x1 > p->run_x0 + 0.5 ? x1 : p->run_x0 + 0.5;
+        if (fill == NULL) {
+            p->run_free += bytes;
+        } else {
+            p->run_used += bytes;
+            if (bytes >= p->run_big) {
+                p->run_big = bytes;
+                snprintf(p->run_colour, sizeof p->run_colour, "%s", fill);
+            }
+        }
         return;
     }
     pen_flush(p);
-    fprintf(p->f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"%s%s%s/>\n", cls, x0, p->y,
-            x1 - x0, p->h, fill ? " fill=\"" : "", fill ? fill : "", fill ? "\"" : "");
+    fprintf(p->f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"%s%s%s/>\n",
+            fill ? "used" : "free", x0, p->y, x1 - x0, p->h, fill ? " fill=\"" : "", fill ? fill : "", fill ? "\"" : "");
 }
 
 static void draw_row(FILE *f, const axis *ax, const snap *s, double y, double h)
@@ -215,11 +233,11 @@ static void draw_row(FILE *f, const axis *ax, const snap *s, double y, double h)
         const blk *b = &s->b[k];
         char colour[40];
         if (!b->used) {
-            pen_rect(&p, axis_x(ax, b->off), axis_x(ax, b->off + b->size), "free", NULL);
+            pen_rect(&p, axis_x(ax, b->off), axis_x(ax, b->off + b->size), b->size, NULL);
             continue;
         }
         slot_colour(b->slot, colour, sizeof colour);
-        pen_rect(&p, axis_x(ax, b->pay_off), axis_x(ax, b->pay_off + b->payload), "used", colour);
+        pen_rect(&p, axis_x(ax, b->pay_off), axis_x(ax, b->pay_off + b->payload), b->payload, colour);
     }
     pen_flush(&p);
 }
@@ -403,7 +421,7 @@ int lab_map_write(const lab_plan *plan, const lab_adapter *ad, const lab_map_opt
     fprintf(svg, "<defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"4\" height=\"4\">"
                  "<rect width=\"4\" height=\"4\" fill=\"#f4e9d8\"/><path d=\"M0,4 L4,0\" stroke=\"#8a6d3b\" stroke-width=\"0.8\"/>"
                  "</pattern></defs>\n"
-                 "<style>.ctl{fill:url(#hatch)} .free{fill:#c8c8c8} .dense{fill:#3d4f66} .title{font-size:13px;font-weight:bold}"
+                 "<style>.ctl{fill:url(#hatch)} .free{fill:#c8c8c8} .title{font-size:13px;font-weight:bold}"
                  " .small{font-size:10px;fill:#444}</style>\n");
     fprintf(svg, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(svg, "<text x=\"%d\" y=\"22\" class=\"title\">carve map: %s, allocator %s, %zu operations, peak footprint %s, "
@@ -423,8 +441,9 @@ int lab_map_write(const lab_plan *plan, const lab_adapter *ad, const lab_map_opt
     fprintf(svg, "</g>\n");
     double py = TOP + rh * (double)peak_row + rh / 2;
     fprintf(svg, "<line id=\"peak\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e53e3e\" stroke-width=\"1.5\"/>\n"
-                 "<text x=\"%d\" y=\"%.1f\" class=\"small\" fill=\"#e53e3e\">peak footprint %s after op %zu</text>\n",
-            LEFT - 6, py, LEFT + MAIN_W + 6, py, LEFT + MAIN_W - 200, py - 3, lab_human_bytes(peak_fp, buf, sizeof buf),
+                 "<text x=\"%d\" y=\"%.1f\" class=\"small\" fill=\"#e53e3e\" stroke=\"white\" stroke-width=\"3\" "
+                 "paint-order=\"stroke\" text-anchor=\"end\">peak footprint %s after op %zu</text>\n",
+            LEFT - 6, py, LEFT + MAIN_W + 6, py, LEFT + MAIN_W, py - 4, lab_human_bytes(peak_fp, buf, sizeof buf),
             peak_op);
     for (int k = 0; k <= 4; k++) { /* a few address labels */
         size_t at = ax.n ? ax.bound[(ax.n - 1) * (size_t)k / 4] : 0;
