@@ -13,14 +13,17 @@
  * so two blocks that overlap, or a block that moved without its content, cannot verify.
  *
  * For allocators whose footprint is the process's RSS (libc, malloc), both passes run in a forked
- * child: its peak RSS is reset (/proc/self/clear_refs) after the lab's own memory is in place,
- * and the footprint is VmHWM minus the RSS at that moment; the child sends its result back
- * through a pipe.
+ * child: the C library's free memory is trimmed and the peak RSS reset (/proc/self/clear_refs)
+ * once the lab's own memory is in place; the footprint is the highest RSS seen (VmHWM, and
+ * samples every 256 operations and around large blocks) minus the RSS at that moment. The child
+ * sends its result back through a pipe.
  */
 #include "lab.h"
 #include "measure.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +46,24 @@ typedef struct run {
     slot *slots;
     uint64_t *lat;
     uint64_t gen;
+    int statm_fd;            /* RSS adapters: /proc/self/statm, sampled during the replay */
+    size_t rss_peak;         /* the highest RSS sampled, in bytes */
 } run;
+
+/* RSS adapters: the peak of RSS is sampled every 256 operations and around every operation on a
+ * block of 64 KiB or more (glibc maps and unmaps those), since the kernel's high-water mark is
+ * not reliably up to date when a large block is given back. */
+static void sample_rss(run *R)
+{
+    char buf[128];
+    ssize_t n = pread(R->statm_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    unsigned long size, resident;
+    if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return;
+    size_t bytes = (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    if (bytes > R->rss_peak) R->rss_peak = bytes;
+}
 
 static uint64_t mix64(uint64_t z)
 {
@@ -203,6 +223,8 @@ static int measuring_pass(run *R)
         const lab_op *op = &plan->ops[i];
         slot *s = &R->slots[op->slot];
         uint64_t t0 = 0, t1 = 0;
+        bool big = s->size >= 65536 || op->size >= 65536;
+        if (R->statm_fd >= 0 && big) sample_rss(R);
         bool frees = op->kind == 'f' || (op->size == 0 && s->p != NULL); /* realloc to 0 frees */
         if (frees) {
             if (s->p == NULL) goto next; /* its allocation failed or was of size 0 */
@@ -261,6 +283,7 @@ static int measuring_pass(run *R)
         R->lat[i] = t1 - t0;
         if (t1 - t0 > r->max_ns) r->max_ns = t1 - t0;
     next:
+        if (R->statm_fd >= 0 && (big || (i & 255) == 0 || i == plan->peak_op)) sample_rss(R);
         if (!ad->rss_footprint) {
             size_t fp = lab_instance_footprint(&R->in);
             if (fp > peak_fp) {
@@ -337,19 +360,26 @@ static int replay_here(run *R)
     memset(R->lat, 1, (plan->nops + 1) * sizeof *R->lat); /* touch it before the baseline */
     size_t base_rss = 0;
     if (R->ad->rss_footprint) {
+        /* Memory the lab itself freed (the trace's text) is still resident; give it back, or
+         * the C library would reuse it without the RSS growing. */
+        malloc_trim(0);
         FILE *f = fopen("/proc/self/clear_refs", "w");
         if (f != NULL) {
             fputs("5", f);
             fclose(f);
         }
         base_rss = status_kib("VmRSS:");
+        R->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     }
     int rc = -1;
     if (open_allocator(R) == 0) {
         rc = measuring_pass(R);
         if (R->ad->rss_footprint) {
-            size_t hwm = status_kib("VmHWM:");
-            R->r->peak_footprint = hwm > base_rss ? (hwm - base_rss) * 1024 : 0;
+            size_t hwm = status_kib("VmHWM:") * 1024, base = base_rss * 1024;
+            if (R->rss_peak > hwm) hwm = R->rss_peak;
+            R->r->peak_footprint = hwm > base ? hwm - base : 0;
+            if (R->statm_fd >= 0) close(R->statm_fd);
+            R->statm_fd = -1;
             R->r->peak_footprint_op = plan->peak_op;
         }
         close_allocator(R);
@@ -416,7 +446,7 @@ int lab_replay(const lab_plan *plan, const lab_adapter *ad, const lab_replay_opt
     *out = (lab_result){.ops = plan->nops, .peak_live = plan->peak_live, .external_frag = -1};
     snprintf(out->trace, sizeof out->trace, "%s", plan->path != NULL ? plan->path : "-");
     snprintf(out->alloc, sizeof out->alloc, "%s", ad->name);
-    run R = {.plan = plan, .ad = ad, .opts = opts != NULL ? opts : &none, .r = out};
+    run R = {.plan = plan, .ad = ad, .opts = opts != NULL ? opts : &none, .r = out, .statm_fd = -1};
     int rc = ad->rss_footprint && !R.opts->no_fork ? replay_forked(&R) : replay_here(&R);
     out->utilisation = out->peak_footprint != 0 ? (double)out->peak_live / (double)out->peak_footprint : 0;
     return rc;
