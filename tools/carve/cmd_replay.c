@@ -27,11 +27,12 @@ static void draw_progress(void *ctx, size_t done, size_t total)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: carve replay [--alloc LIST] [--format table|csv|json] [--check] TRACE...\n"
+    fprintf(out, "usage: carve replay [--alloc LIST] [--format table|csv|json] [--check] [--timeout S] TRACE...\n"
                  "  --alloc LIST   comma-separated allocators, or all (default). This carve has:");
     for (size_t i = 0; lab_adapters[i] != NULL; i++) fprintf(out, " %s", lab_adapters[i]->name);
     fprintf(out, "\n  --format F     table (default), csv or json\n"
                  "  --check        run the allocator's invariant checker after every operation (slow)\n"
+                 "  --timeout S    give up a (trace, allocator) pair after S seconds of replay\n"
                  "  TRACE          a CS:APP .rep trace or a carve recording (.rep or .rep.gz)\n");
 }
 
@@ -40,6 +41,7 @@ int lab_cmd_replay(int argc, char **argv)
     static const struct option longs[] = {
         {"alloc", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
         {"check", no_argument, NULL, 'c'},       {"help", no_argument, NULL, 'h'},
+        {"timeout", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const lab_adapter *ads[64];
@@ -68,6 +70,16 @@ int lab_cmd_replay(int argc, char **argv)
             }
             break;
         case 'c': opts.check_every_op = true; break;
+        case 't': {
+            char *end;
+            double sec = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(sec > 0)) {
+                fprintf(stderr, "carve replay: --timeout needs a number of seconds, not '%s'\n", optarg);
+                return 2;
+            }
+            opts.budget_ns = (uint64_t)(sec * 1e9);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -108,6 +108,7 @@ typedef struct lab_result {
     uint64_t p99_ns, max_ns;    /* of one operation, from the first pass                  */
     size_t peak_footprint_op;   /* the op after which the footprint first reached its peak */
     bool error;                 /* a content or invariant error: figures are not valid    */
+    bool timed_out;             /* stopped after ops operations: over the time budget     */
     char message[256];
 } lab_result;
 
@@ -117,6 +118,7 @@ typedef struct lab_replay_opts {
     lab_progress_fn progress; void *progress_ctx;   /* called every 64 Ki operations  */
     bool check_every_op;                            /* run the allocator's check each op */
     bool no_fork;                                   /* measure RSS in this process     */
+    uint64_t budget_ns;                             /* 0, or give up after this long   */
 } lab_replay_opts;
 
 /* Replay plan through ad into *out. 0 when the figures are valid; -1 when the replay found an

@@ -219,6 +219,7 @@ static int measuring_pass(run *R)
     size_t live_usable = 0, live_req = 0, peak_fp = 0;
     uint64_t start = measure_now_ns();
     bool show = false;
+    uint64_t last_drawn = 0;
     for (size_t i = 0; i < plan->nops; i++) {
         const lab_op *op = &plan->ops[i];
         slot *s = &R->slots[op->slot];
@@ -294,12 +295,22 @@ static int measuring_pass(run *R)
         if (i == plan->peak_op && snapshot_peak(R, op, live_usable, live_req) != 0) return -1;
         if (R->opts->check_every_op && ad->check != NULL && ad->check(R->a) != 0)
             return fail(R, op, "its checker finds %zu violated invariants", ad->check(R->a));
-        if ((i & 0xffff) == 0xffff && R->opts->progress != NULL) {
-            if (!show && measure_now_ns() - start > 1000000000u) show = true;
-            if (show) R->opts->progress(R->opts->progress_ctx, i + 1, plan->nops);
+        if ((i & 0x3ff) == 0x3ff) {
+            uint64_t now = measure_now_ns();
+            if (R->opts->budget_ns != 0 && now - start > R->opts->budget_ns) {
+                r->timed_out = true;
+                r->ops = i + 1;
+                break;
+            }
+            if (R->opts->progress != NULL && now - start > 1000000000u && now - last_drawn > 100000000u) {
+                show = true;
+                last_drawn = now;
+                R->opts->progress(R->opts->progress_ctx, i + 1, plan->nops);
+            }
         }
     }
-    if (show) R->opts->progress(R->opts->progress_ctx, plan->nops, plan->nops);
+    if (show) R->opts->progress(R->opts->progress_ctx, r->timed_out ? r->ops : plan->nops, plan->nops);
+    if (r->timed_out) return 0; /* the figures stop here; the allocator is dropped as it is */
     if (plan->nops == 0 && snapshot_peak(R, NULL, 0, 0) != 0) return -1;
     r->peak_footprint = peak_fp;
     /* What the trace left live is verified, then freed, so the allocator closes empty. */
@@ -383,7 +394,7 @@ static int replay_here(run *R)
             R->r->peak_footprint_op = plan->peak_op;
         }
         close_allocator(R);
-        if (rc == 0 && open_allocator(R) == 0) {
+        if (rc == 0 && !R->r->timed_out && open_allocator(R) == 0) {
             timing_pass(R);
             close_allocator(R);
         }

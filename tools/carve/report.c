@@ -55,6 +55,11 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
             fprintf(out, "%-*s  %-10s ERROR: %s\n", tw, base_name(x->trace), x->alloc, x->message);
             continue;
         }
+        if (x->timed_out) {
+            fprintf(out, "%-*s  %-10s %9zu  gave up: over the time budget (--timeout)\n", tw, base_name(x->trace),
+                    x->alloc, x->ops);
+            continue;
+        }
         char fp[32], frag[32], ext[16];
         lab_human_bytes(x->peak_footprint, fp, sizeof fp);
         lab_human_bytes(x->internal_frag, frag, sizeof frag);
@@ -76,18 +81,20 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
             if (strcmp(r[j].alloc, r[i].alloc) == 0) first = false;
         if (!first) continue;
         double util = 0, ns = 0;
-        size_t counted = 0, ops = 0, failing = 0, errors = 0;
+        size_t counted = 0, ops = 0, failing = 0, errors = 0, slow = 0;
         for (size_t j = i; j < n; j++) {
             if (strcmp(r[j].alloc, r[i].alloc) != 0) continue;
             if (r[j].error) { errors++; continue; }
+            if (r[j].timed_out) { slow++; continue; }
             ns += r[j].ns_per_op * (double)r[j].ops;
             ops += r[j].ops;
             if (r[j].failures != 0) { failing++; continue; }
             util += r[j].utilisation;
             counted++;
         }
-        fprintf(out, "%-10s %8zu %9.3f %6zu %9.1f%s\n", r[i].alloc, counted, counted ? util / (double)counted : 0.0,
-                failing, ops ? ns / (double)ops : 0.0, errors ? "  (content errors!)" : "");
+        fprintf(out, "%-10s %8zu %9.3f %6zu %9.1f%s%s\n", r[i].alloc, counted, counted ? util / (double)counted : 0.0,
+                failing, ops ? ns / (double)ops : 0.0, errors ? "  (content errors!)" : "",
+                slow ? "  (some traces over the time budget)" : "");
     }
 }
 
@@ -109,6 +116,7 @@ void lab_print_results(FILE *out, lab_format fmt, const lab_result *r, size_t n)
                     x->peak_live, x->peak_footprint, x->internal_frag);
             if (x->external_frag >= 0) fprintf(out, "%.6f", x->external_frag);
             fprintf(out, ",%.2f,%llu,%llu,", x->ns_per_op, (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
+            if (x->timed_out) fprintf(out, "timeout");
             if (x->error) {
                 fputc('"', out);
                 for (const char *s = x->message; *s != '\0'; s++) {
@@ -133,6 +141,7 @@ void lab_print_results(FILE *out, lab_format fmt, const lab_result *r, size_t n)
                 (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
         if (x->error) json_string(out, x->message);
         else fprintf(out, "null");
+        fprintf(out, ", \"timed_out\": %s", x->timed_out ? "true" : "false");
         fprintf(out, "}%s\n", i + 1 < n ? "," : "");
     }
     if (fmt == LAB_JSON) fprintf(out, "]\n");
