@@ -11,6 +11,8 @@ echo "--- segment: 1M cells (256 blocks of 4096), median of 5 replays"
 "$bench" --cells 1048576 --ops 1000000 --reps 5
 echo "--- segment: 4M cells (1024 blocks), median of 3 replays"
 "$bench" --cells 4194304 --ops 1000000 --reps 3 --only harness,segment,heap-tlsf
+echo "--- segment: 64K cells (16 blocks), runs of 1..16: the metadata stays in L1, median of 5 replays"
+"$bench" --cells 65536 --max 16 --ops 1000000 --reps 5 --only harness,segment,heap-tlsf
 if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
   out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bench" --ops 200000 --reps 1 --only segment >/dev/null 2>&1
