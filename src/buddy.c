@@ -252,9 +252,16 @@ CARVE_API void *carve_buddy_realloc(carve_buddy *b, void *p, size_t size)
     unsigned k = b->ctrl[i] & ORDER_MASK, want = carve_log2_ceil(units);
     if (want < k) { /* shrink: give the upper halves back (their buddies are ours, so no merge) */
         for (unsigned j = k; j-- > want;) push(b, j, i + (1u << j));
-    } else if (want > k) { /* grow in place when the following buddies are whole free blocks */
-        bool fits = (i & ((1u << want) - 1)) == 0 && (size_t)i + ((size_t)1 << want) <= b->nmin;
-        for (unsigned j = k; fits && j < want; j++) fits = is_free_head(b, i + (1u << j), j) && links_ok(b, j, i + (1u << j));
+    } else if (want > k) {
+        /* Grow where the block is when its buddies up to order `want` are whole free blocks:
+         * the merged block starts at or below it, and the contents slide down. */
+        bool fits = true;
+        uint32_t t = i;
+        for (unsigned j = k; fits && j < want; j++) {
+            uint32_t bud = t ^ (1u << j);
+            fits = is_free_head(b, bud, j) && links_ok(b, j, bud);
+            t &= ~(1u << j);
+        }
         if (!fits) {
             void *n = carve_buddy_alloc(b, size);
             if (n == NULL) return NULL;
@@ -262,9 +269,18 @@ CARVE_API void *carve_buddy_realloc(carve_buddy *b, void *p, size_t size)
             carve_buddy_free(b, p);
             return n;
         }
+        t = i;
         for (unsigned j = k; j < want; j++) {
-            unlink_block(b, j, i + (1u << j));
-            b->ctrl[i + (1u << j)] = 0;
+            uint32_t bud = t ^ (1u << j);
+            unlink_block(b, j, bud);
+            b->ctrl[bud] = 0;
+            t &= ~(1u << j);
+        }
+        if (t != i) {
+            b->ctrl[i] = 0;
+            memmove(blk(b, t), p, order_bytes(b, k));
+            i = t;
+            p = blk(b, t);
         }
         if (i + ((size_t)1 << want) > b->hw_end) b->hw_end = i + ((size_t)1 << want);
     }

@@ -19,10 +19,10 @@
  * splitmix64. Not cryptographic; it only keeps two pools' keys apart. */
 static uint64_t derive_secret(const void *mem)
 {
-    static uint64_t counter;
-    uint64_t local = 0;
+    static uint64_t counter; /* atomic: pools may be set up on several threads at once */
+    uint64_t local = 0, tick = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
     uint64_t z = (uint64_t)(uintptr_t)mem ^ ((uint64_t)(uintptr_t)&local << 17) ^
-                 ((uint64_t)(uintptr_t)&counter << 31) ^ (++counter * 0x9e3779b97f4a7c15ull);
+                 ((uint64_t)(uintptr_t)&counter << 31) ^ (tick * 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;

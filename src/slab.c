@@ -14,7 +14,7 @@
  * Layout of one slab (slab_bytes, aligned to slab_bytes):
  *
  *   [slab_hdr: check, cache, next/prev (partial list), raw/raw_bytes, cls][pool: carve_pool,
- *    bitmap, blocks]
+ *    bitmap, blocks]   (the pool's address is computed from the header's, never stored)
  *
  *   check = SLAB_MAGIC ^ cache ^ slab address: a header copied or overwritten fails it.
  *   raw/raw_bytes: what grow returned (the slab may sit inside a bigger, unaligned grant).
@@ -47,10 +47,14 @@ typedef struct slab_hdr {
     struct slab_hdr *next, *prev;
     void *raw;
     size_t raw_bytes;
-    carve_pool *pool;
     uint32_t cls;
     bool on_list;
 } slab_hdr;
+
+/* The slab's pool sits right after its header (computed, never stored, so an overwritten header
+ * cannot point free at another address). */
+_Static_assert(sizeof(slab_hdr) % _Alignof(carve_pool) == 0, "the pool starts right after the header");
+CARVE_INLINE carve_pool *slab_pool(const slab_hdr *h) { return (carve_pool *)(uintptr_t)(h + 1); }
 
 typedef struct class_state {
     size_t size;
@@ -233,15 +237,15 @@ static slab_hdr *new_slab(carve_slab *s, uint32_t ci)
     h->raw = raw;
     h->raw_bytes = raw_bytes;
     h->cls = ci;
-    h->pool = carve_pool_format(h + 1, s->slab_bytes - sizeof *h, c->size, 0, 0);
-    CARVE_ASSERT(h->pool != NULL && "create checked that a slab holds a block of every class");
+    carve_pool *pool = carve_pool_format(h + 1, s->slab_bytes - sizeof *h, c->size, 0, 0);
+    CARVE_ASSERT(pool == slab_pool(h) && "create checked that a slab holds a block of every class");
     h->check = slab_check_word(s, h);
     set_put(s->set, s->set_cap, s, (uintptr_t)h);
     s->set_count++;
     list_push(c, h);
     c->slabs++;
     c->empty++;
-    c->total_blocks += h->pool->nblocks;
+    c->total_blocks += pool->nblocks;
     return h;
 }
 
@@ -251,7 +255,7 @@ static void release_slab(carve_slab *s, slab_hdr *h)
     if (h->on_list) list_unlink(c, h);
     set_remove(s, (uintptr_t)h);
     c->slabs--;
-    c->total_blocks -= h->pool->nblocks;
+    c->total_blocks -= slab_pool(h)->nblocks;
     h->check = 0;
     give_back(s, h->raw, h->raw_bytes);
 }
@@ -284,7 +288,12 @@ CARVE_API carve_slab *carve_slab_create(const carve_slab_config *cfg)
             if (sizes[i] != sizes[m - 1]) sizes[m++] = sizes[i];
         n = m;
     }
-    size_t slab_bytes = cfg->slab_bytes == 0 ? CARVE_SLAB_DEFAULT_BYTES : cfg->slab_bytes;
+    size_t slab_bytes = cfg->slab_bytes;
+    if (slab_bytes == 0) { /* the default, or 4 blocks of the largest class when that is more */
+        slab_bytes = CARVE_SLAB_DEFAULT_BYTES;
+        if (sizes[n - 1] > ((size_t)1 << 38)) return NULL;
+        if (sizes[n - 1] * 4 > slab_bytes) slab_bytes = sizes[n - 1] * 4;
+    }
     if (slab_bytes > ((size_t)1 << 40)) return NULL;
     slab_bytes = (size_t)1 << carve_log2_ceil(slab_bytes < 4096 ? 4096 : slab_bytes);
     /* A slab must hold one block of the largest class (header, pool, one bitmap word and
@@ -356,7 +365,7 @@ CARVE_API void *carve_slab_alloc(carve_slab *s, size_t size)
             return NULL;
         }
     }
-    carve_pool *p = h->pool;
+    carve_pool *p = slab_pool(h);
     bool was_empty = pool_nfree(p) == p->nblocks;
     void *b = pool_pop(p);
     if (CARVE_UNLIKELY(b == NULL)) { /* a free-list link was overwritten: carve_slab_check counts it */
@@ -385,7 +394,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     slab_hdr *h = slab_of(s, p);
     if (CARVE_UNLIKELY(h == NULL)) return CARVE_EFOREIGN;
     if (CARVE_UNLIKELY(h->check != slab_check_word(s, h) || h->cls >= s->nclasses)) return CARVE_ECORRUPT;
-    carve_pool *pool = h->pool;
+    carve_pool *pool = slab_pool(h);
     bool was_full = pool_nfree(pool) == 0;
     carve_status st = pool_push(pool, p);
     if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
@@ -405,7 +414,7 @@ CARVE_API size_t carve_slab_usable_size(const carve_slab *s, const void *p)
 {
     slab_hdr *h = p != NULL ? slab_of(s, p) : NULL;
     if (h == NULL || h->check != slab_check_word(s, h)) return 0;
-    return carve_pool_usable_size(h->pool, p);
+    return carve_pool_usable_size(slab_pool(h), p);
 }
 
 /* ---- views ------------------------------------------------------------------------------- */
@@ -426,7 +435,7 @@ CARVE_API size_t carve_slab_check(const carve_slab *s)
             bad++;
             continue;
         }
-        const carve_pool *p = h->pool;
+        const carve_pool *p = slab_pool(h);
         bad += carve_pool_check_impl(p);
         if (p->block_size != s->cls[h->cls].size) bad++;
         size_t nfree = pool_nfree(p);
@@ -468,7 +477,7 @@ CARVE_API void carve_slab_walk(const carve_slab *s, carve_walk_fn fn, void *ctx)
         for (size_t i = 0; i < s->set_cap; i++)
             if (s->set[i] > TOMB && s->set[i] > last && s->set[i] < next) next = s->set[i];
         if (next == UINTPTR_MAX) return;
-        carve_pool_walk(((const slab_hdr *)next)->pool, fn, ctx);
+        carve_pool_walk(slab_pool((const slab_hdr *)next), fn, ctx);
         last = next;
     }
 }

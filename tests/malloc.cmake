@@ -3,10 +3,13 @@
 # test, the LD_PRELOAD smoke test and the Valgrind test.
 target_compile_definitions(test_unit_malloc PRIVATE CARVE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 set_tests_properties(unit.malloc_threads PROPERTIES LABELS thread)
+# The same API suite in secure mode (encoded lists, guard pages, canaries).
+add_test(NAME malloc.secure COMMAND test_unit_malloc)
+set_tests_properties(malloc.secure PROPERTIES ENVIRONMENT "CARVE_SECURE=1;CK_DEFAULT_TIMEOUT=300" TIMEOUT 300)
 
 # tests/misuse/: one program per misuse, run by misuse_test.c as child processes.
 set(CARVE_MISUSE_PROGRAMS double_free double_free_large double_free_remote free_stack free_global
-    free_inside free_misaligned realloc_freed canary bad_option)
+    free_inside free_misaligned realloc_freed canary guard_page bad_option)
 carve_add_test(NAME malloc.misuse SOURCES ${PROJECT_SOURCE_DIR}/tests/misuse/misuse_test.c TIMEOUT 120)
 target_compile_definitions(test_malloc_misuse PRIVATE CARVE_MISUSE_DIR="${CARVE_TEST_DIR}")
 foreach(prog ${CARVE_MISUSE_PROGRAMS})

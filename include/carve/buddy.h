@@ -55,11 +55,11 @@ CARVE_API void         carve_buddy_walk(const carve_buddy *b, carve_walk_fn fn, 
 CARVE_API void         carve_buddy_stats(const carve_buddy *b, carve_stats *out);
 
 /* Resize a live block, keeping its contents up to the smaller size. Shrinking gives the upper
- * halves back in place; growing takes the following buddies in place when they are whole free
- * blocks (the block must be aligned to the new size), else allocates, copies and frees (alloc
- * and free counted). p NULL: carve_buddy_alloc. NULL when p is not a live block of b or when
- * nothing fits (counted in stats.failed); p is then untouched. size 0 keeps one min block.
- * O(log(bytes / min_block)) plus the copy. */
+ * halves back in place. Growing merges with the block's buddies when they are whole free
+ * blocks (the contents slide down when a buddy lies below), else allocates, copies and frees
+ * (alloc and free counted). p NULL: carve_buddy_alloc. NULL when p is not a live block of b or
+ * when nothing fits (counted in stats.failed); p is then untouched. size 0 keeps one min
+ * block. O(log(bytes / min_block)) plus the copy. */
 CARVE_API void        *carve_buddy_realloc(carve_buddy *b, void *p, size_t size);
 
 /* Additions for the lab. */

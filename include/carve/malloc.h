@@ -58,7 +58,7 @@ CARVE_API size_t carve_usable_size(const void *p);
 /* A snapshot over all threads: capacity = bytes mapped from the OS for blocks (segments and
  * large mappings, including those cached or decommitted), used = bytes in live blocks (their
  * block sizes), free = capacity - used, requested = used (carve does not store the requested
- * size), peak_requested = the highest used seen when memory was mapped or stats were taken,
+ * size), peak_requested = the highest used seen by a carve_stats_get call,
  * allocs/frees/failed = calls. Writes nothing if out was not prepared by carve_stats_init.
  * O(threads + segments). Counters of other threads are read without stopping them, so the
  * snapshot is approximate while they run. */
@@ -76,6 +76,12 @@ CARVE_API bool   carve_trim(void);
 /* Check the calling thread's heap: every page's counts and lists, every free block's marker.
  * Returns the number of violated invariants (0 = sound). O(blocks of the calling thread). */
 CARVE_API size_t carve_malloc_check(void);
+
+/* Visit each carved block of the calling thread's pages in address order: small blocks carved
+ * so far (free or in use; payload = usable bytes, 0 when free) and large blocks. Huge blocks
+ * and other threads' blocks are not visited. fn must not allocate or free with carve.
+ * O(segments^2 + blocks of the calling thread). */
+CARVE_API void carve_malloc_walk(carve_walk_fn fn, void *ctx);
 
 /* Options, read once from the environment at the first allocation. One table in
  * src/malloc/options.c drives the parsing, carve_option_get and the table in docs/malloc.md. */

@@ -5,7 +5,8 @@
  * free. The control data and an in-use bitmap (one bit per block) sit at the front of the
  * memory; the blocks follow. Never calls the OS.
  *
- * Thread safety: none. One pool is used by one thread at a time (the caller locks).
+ * Thread safety: none for a pool (one thread at a time; the caller locks). Different pools may
+ * be set up and used on different threads at once.
  * Alignment: block_size is rounded up to a multiple of sizeof(void *); the first block is
  * 16-byte aligned, so every block is aligned to the largest power of two dividing the rounded
  * block size, capped at 16.

@@ -46,7 +46,8 @@ typedef struct carve_slab_config {
 
 /* A cache. cfg NULL: the defaults. sizes: 1..CARVE_SLAB_MAX_CLASSES values, each rounded up to
  * 8, in any order (duplicates after rounding merge). slab_bytes: rounded up to a power of two,
- * at least 4096; 0 means CARVE_SLAB_DEFAULT_BYTES. grow and release come as a pair (both or
+ * at least 4096; 0 means CARVE_SLAB_DEFAULT_BYTES, or 4 blocks of the largest class when that
+ * is more. grow and release come as a pair (both or
  * neither). NULL when the config breaks a rule, when a slab cannot hold one block of the
  * largest class, or when the control data cannot be obtained. O(classes). */
 CARVE_API carve_slab  *carve_slab_create(const carve_slab_config *cfg);

@@ -110,6 +110,7 @@ typedef struct segment {
     uint64_t free_mask;      /* slices not in a page                                      */
     uint64_t dirty_mask;     /* free slices that may still hold committed memory          */
     uint64_t purge_at;       /* ns deadline for decommitting dirty slices, 0 = none       */
+    uint64_t released_at;    /* ns time of the last page release                          */
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
@@ -436,13 +437,6 @@ CARVE_INLINE page *page_of(segment *seg, const void *p)
     return &seg->pages[seg->slice_head[slice]];
 }
 
-static void note_peak(void)
-{
-    carve_stats st;
-    carve_stats_init(&st);
-    carve_stats_get(&st);
-}
-
 static void verbose_map_failure(size_t bytes)
 {
     if (!cm_option_values[CARVE_OPTION_VERBOSE]) return;
@@ -467,7 +461,6 @@ static segment *segment_map(heap *h)
     h->segs = seg;
     map_set(seg, SEG_SIZE, true);
     __atomic_add_fetch(&segments_live, 1, RELAXED);
-    note_peak();
     return seg;
 }
 
@@ -496,7 +489,8 @@ static bool segment_purge(segment *seg)
     return any;
 }
 
-/* Decommit what is due (everything when force); unmap empty segments beyond one spare. */
+/* Decommit what is due (everything when force); unmap empty segments beyond one spare once
+ * their delay has passed too (an empty segment is reused at once by the next allocations). */
 static bool heap_purge(heap *h, bool force)
 {
     if (!force && (h->purge_at == 0 || now_ns() < h->purge_at)) return false;
@@ -505,19 +499,28 @@ static bool heap_purge(heap *h, bool force)
     segment *seg = h->segs;
     while (seg != NULL) {
         segment *after = seg->next;
-        if (seg->free_mask == ALL_SLICES && (spare || force)) {
-            segment_unmap(h, seg);
-            any = true;
-        } else {
-            if (seg->free_mask == ALL_SLICES) spare = true;
-            if (seg->purge_at != 0 && seg->purge_at <= now) any |= segment_purge(seg);
-            else if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
+        bool empty = seg->free_mask == ALL_SLICES;
+        if (empty && (spare || force)) {
+            uint64_t unmap_at = seg->released_at + 4 * purge_delay_ns;
+            if (force || unmap_at <= now) {
+                segment_unmap(h, seg);
+                any = true;
+                seg = after;
+                continue;
+            }
+            if (next == 0 || unmap_at < next) next = unmap_at;
         }
+        spare |= empty;
+        if (seg->purge_at != 0 && seg->purge_at <= now) any |= segment_purge(seg);
+        else if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
         seg = after;
     }
     h->purge_at = next;
     return any;
 }
+
+/* CARVE_SECURE=1: the last OS page of every span is a guard page (PROT_NONE). */
+static size_t guard_bytes(void) { return secure_mode ? carve_os_page_size() : 0; }
 
 /* A run of n free slices in seg (n >= 1), or -1. */
 static int find_run(uint64_t free_mask, unsigned n)
@@ -544,6 +547,8 @@ static page *span_alloc(heap *h, unsigned n)
             memset(pg, 0, sizeof *pg);
             pg->slices = (uint8_t)n;
             pg->area = (uint8_t *)seg + (size_t)s * SLICE_SIZE;
+            if (secure_mode) /* best effort: without it the span merely has no guard */
+                carve_os_protect_none(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
             return pg;
         }
         if (attempt == 0 && reclaim_one(h) != NULL) continue;
@@ -560,15 +565,19 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
     pg->kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
+    if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
     seg->free_mask |= bits;
     seg->dirty_mask |= bits;
     if (purge_delay_ns == 0) {
         segment_purge(seg);
-    } else if (seg->purge_at == 0) {
-        seg->purge_at = now_ns() + purge_delay_ns;
+    } else {
+        /* The delay counts from the segment's last release: memory in active use is not
+         * decommitted between a free-all phase and the next allocation phase. */
+        seg->released_at = now_ns();
+        seg->purge_at = seg->released_at + purge_delay_ns;
         if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
     }
-    if (may_unmap && seg->free_mask == ALL_SLICES) {
+    if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
         for (segment *other = h->segs; other != NULL; other = other->next) {
             if (other != seg && other->free_mask == ALL_SLICES) { /* keep one spare only */
                 segment_unmap(h, seg);
@@ -650,7 +659,7 @@ static page *page_new_small(heap *h, unsigned c)
     pg->kind = PAGE_SMALL;
     pg->cls = (uint8_t)c;
     pg->block_size = (uint32_t)bs;
-    pg->reserved = (uint32_t)((size_t)pg->slices * SLICE_SIZE / bs);
+    pg->reserved = (uint32_t)(((size_t)pg->slices * SLICE_SIZE - guard_bytes()) / bs);
     pg->magic = (((uint64_t)1 << MAGIC_SHIFT) + bs - 1) / bs;
     pg->free = pg->local_free = pg->xfree = enc(NULL);
     q_push_front(&h->queue[c], pg);
@@ -740,7 +749,7 @@ CARVE_INLINE block *page_pop(heap *h, page *pg)
 static void *large_alloc(heap *h, size_t size, size_t align)
 {
     size_t extra = align > SLICE_SIZE ? align - SLICE_SIZE : 0;
-    size_t n = (size + extra + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    size_t n = (size + extra + guard_bytes() + SLICE_SIZE - 1) >> SLICE_SHIFT;
     if (n > SLICES - 1) return NULL;
     heap_purge(h, false);
     page *pg = span_alloc(h, (unsigned)n);
@@ -748,7 +757,7 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     uintptr_t user = carve_align_up_ptr((uintptr_t)pg->area, align < 16 ? 16 : align);
     pg->kind = PAGE_LARGE;
     pg->offset = (uint32_t)(user - (uintptr_t)pg->area);
-    pg->block_size = (uint32_t)(n * SLICE_SIZE);
+    pg->block_size = (uint32_t)(n * SLICE_SIZE - guard_bytes());
     pg->reserved = 1;
     __atomic_store_n(&pg->capacity, 1, RELAXED);
     pg->used = 1;
@@ -804,8 +813,7 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         seg->kind = SEG_HUGE;
         map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
-        note_peak();
-    }
+        }
     seg->kind = SEG_HUGE;
     seg->huge_user = (uint8_t *)seg + hdr;
     ((block *)seg->huge_user)->mark = 0;
@@ -947,7 +955,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     size_t want = size, usable = 0;
     if (align < 16) align = 16;
     if (size < 16) size = 16; /* a block is never empty: its end stays inside its span */
-    if (secure_mode) want = size + 8; /* every small block carries a canary in secure mode */
+    if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
     if (want <= SMALL_MAX && align <= SLICE_SIZE) {
         unsigned c = size_class(want > align ? want : align);
         while (c < NCLASS && class_size(c) % align != 0) c++;
@@ -1219,11 +1227,13 @@ void carve_free(void *p)
         return;
     }
     b->mark = mark_of(b);
-    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == tls_heap)) {
+    heap *h = tls_heap;
+    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == h)) {
         b->next = pg->local_free;
         pg->local_free = enc(b);
-        __atomic_store_n(&pg->used, pg->used - 1, RELAXED);
-        if (CARVE_UNLIKELY(pg->used == 0 || pg->in_full)) free_local_unusual(tls_heap, pg);
+        uint32_t used = pg->used - 1;
+        __atomic_store_n(&pg->used, used, RELAXED);
+        if (CARVE_UNLIKELY(used == 0 || pg->in_full)) free_local_unusual(h, pg);
         return;
     }
     free_remote(seg, pg, b);
@@ -1251,6 +1261,29 @@ size_t carve_usable_size(const void *p)
     return p == NULL ? 0 : checked_usable(p, "malloc_usable_size");
 }
 
+/* Grow the large block p of the calling thread to size bytes by taking the free slices after
+ * its span, when there are enough. */
+static bool grow_large_in_place(void *p, size_t size)
+{
+    segment *seg = seg_of(p);
+    if (seg == NULL || seg->kind != SEG_NORMAL || size > LARGE_MAX ||
+        __atomic_load_n(&seg->heap, RELAXED) != tls_heap)
+        return false;
+    page *pg = page_of(seg, p);
+    if (pg->kind != PAGE_LARGE) return false;
+    unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT);
+    size_t n = (pg->offset + size + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    if (s + n > SLICES) return false;
+    uint64_t more = ((((uint64_t)1 << (n - pg->slices)) - 1) << (s + pg->slices));
+    if ((seg->free_mask & more) != more) return false;
+    seg->free_mask &= ~more;
+    seg->dirty_mask &= ~more;
+    for (unsigned i = s + pg->slices; i < s + n; i++) seg->slice_head[i] = (uint8_t)s;
+    pg->slices = (uint8_t)n;
+    pg->block_size = (uint32_t)(n * SLICE_SIZE);
+    return true;
+}
+
 void *carve_realloc(void *p, size_t size)
 {
     if (p == NULL) return carve_malloc(size);
@@ -1268,7 +1301,13 @@ void *carve_realloc(void *p, size_t size)
         if (tool_mode) VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
         return p;
     }
-    void *q = carve_malloc(size);
+    if (size > old && !slow_mode && grow_large_in_place(p, size)) return p;
+    /* Growing past the large sizes: reserve half as much again (address space only; pages are
+     * committed when touched) so that a block grown step by step is not copied every time. */
+    size_t want = size;
+    if (size > old && size > LARGE_MAX && size < ((size_t)1 << 44)) want = size + size / 2;
+    void *q = carve_malloc(want);
+    if (q == NULL && want != size) q = carve_malloc(size);
     if (q == NULL) return NULL;
     memcpy(q, p, old < size ? old : size);
     carve_free(p);
@@ -1434,4 +1473,51 @@ size_t carve_malloc_check(void)
         }
     }
     return bad;
+}
+
+/* Set the bit of each block of the list head in bits. */
+static void mark_free(uintptr_t head, const page *pg, uint64_t *bits)
+{
+    for (uint32_t n = 0; head != enc(NULL) && n <= pg->capacity; n++) {
+        block *b = dec(head);
+        size_t i = ((uintptr_t)b - (uintptr_t)pg->area) / pg->block_size;
+        if (i < pg->capacity) bits[i / 64] |= (uint64_t)1 << (i % 64);
+        head = b->next;
+    }
+}
+
+void carve_malloc_walk(carve_walk_fn fn, void *ctx)
+{
+    heap *h = tls_heap;
+    if (h == &empty_heap || fn == NULL) return;
+    uintptr_t last = 0;
+    for (;;) {
+        segment *seg = NULL; /* the next segment above last */
+        for (segment *s = h->segs; s != NULL; s = s->next)
+            if ((uintptr_t)s > last && (seg == NULL || s < seg)) seg = s;
+        if (seg == NULL) return;
+        last = (uintptr_t)seg;
+        for (unsigned sl = 1; sl < SLICES; sl++) {
+            const page *pg = &seg->pages[sl];
+            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1) || pg->kind == PAGE_FREE)
+                continue;
+            if (pg->kind == PAGE_LARGE) {
+                carve_block_info info = {(uintptr_t)pg->area + pg->offset, large_usable(pg),
+                                         large_usable(pg), true};
+                fn(ctx, &info);
+                continue;
+            }
+            uint64_t bits[SLICE_SIZE / 16 / 64] = {0};
+            mark_free(pg->free, pg, bits);
+            mark_free(pg->local_free, pg, bits);
+            mark_free(__atomic_load_n(&pg->xfree, __ATOMIC_ACQUIRE), pg, bits);
+            size_t usable = secure_mode ? pg->block_size - 8 : pg->block_size;
+            for (uint32_t i = 0; i < pg->capacity; i++) {
+                bool is_free = bits[i / 64] >> (i % 64) & 1;
+                carve_block_info info = {(uintptr_t)pg->area + (size_t)i * pg->block_size,
+                                         pg->block_size, is_free ? 0 : usable, !is_free};
+                fn(ctx, &info);
+            }
+        }
+    }
 }

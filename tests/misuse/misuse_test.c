@@ -68,7 +68,7 @@ static void announced(const run_result *r, char *ptr, char *num)
     }
 }
 
-enum outcome { ABORTS, CONTINUES };
+enum outcome { ABORTS, SEGFAULTS, CONTINUES };
 
 /* Run prog; expect the outcome and exactly the message fmt (%1$s the pointer, %2$s the number). */
 static void expect(const char *prog, const char *env1, const char *env2, enum outcome how,
@@ -83,6 +83,9 @@ static void expect(const char *prog, const char *env1, const char *env2, enum ou
         ck_assert_msg(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT,
                       "%s: expected SIGABRT, status 0x%x, stderr: %s", prog, r.status, r.err);
         ck_assert_msg(strstr(r.out, "continued") == NULL, "%s went on after the misuse", prog);
+    } else if (how == SEGFAULTS) {
+        ck_assert_msg(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV,
+                      "%s: expected SIGSEGV, status 0x%x, stderr: %s", prog, r.status, r.err);
     } else {
         ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
                       "%s: expected exit 0, status 0x%x, stderr: %s", prog, r.status, r.err);
@@ -148,6 +151,12 @@ START_TEST(overwritten_canary_aborts_in_secure_mode)
 }
 END_TEST
 
+START_TEST(write_past_a_span_hits_the_guard_page_in_secure_mode)
+{
+    expect("guard_page", "CARVE_SECURE=1", NULL, SEGFAULTS, "");
+}
+END_TEST
+
 START_TEST(warn_policy_reports_and_goes_on)
 {
     expect("double_free", "CARVE_ON_ERROR=warn", NULL, CONTINUES,
@@ -174,10 +183,10 @@ START_TEST(bad_option_values_warn_once_and_keep_the_default)
     run_result r;
     run("bad_option", "CARVE_PURGE_DELAY_MS=abc", NULL, &r);
     ck_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
-    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=abc (expected 0..60000); using 10\n");
-    ck_assert_str_eq(r.out, "10\n");
+    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=abc (expected 0..60000); using 100\n");
+    ck_assert_str_eq(r.out, "100\n");
     run("bad_option", "CARVE_PURGE_DELAY_MS=70000", NULL, &r);
-    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=70000 (expected 0..60000); using 10\n");
+    ck_assert_str_eq(r.err, "carve: ignoring CARVE_PURGE_DELAY_MS=70000 (expected 0..60000); using 100\n");
     run("bad_option", "CARVE_PURGE_DELAY_MS=250", NULL, &r);
     ck_assert_str_eq(r.err, "");
     ck_assert_str_eq(r.out, "250\n");
@@ -203,6 +212,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, misaligned_free_aborts);
     tcase_add_test(tc, realloc_of_a_freed_block_aborts);
     tcase_add_test(tc, overwritten_canary_aborts_in_secure_mode);
+    tcase_add_test(tc, write_past_a_span_hits_the_guard_page_in_secure_mode);
     tcase_add_test(tc, warn_policy_reports_and_goes_on);
     tcase_add_test(tc, ignore_policy_is_silent);
     tcase_add_test(tc, bad_option_values_warn_once_and_keep_the_default);

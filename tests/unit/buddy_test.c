@@ -256,6 +256,23 @@ START_TEST(realloc_shrinks_and_grows_in_place_or_moves)
 }
 END_TEST
 
+START_TEST(realloc_slides_down_into_a_free_lower_buddy)
+{
+    carve_buddy *b = pow2_buddy(4096, 64);
+    unsigned char *lo = carve_buddy_alloc(b, 64), *hi = carve_buddy_alloc(b, 64);
+    ck_assert_uint_eq((uintptr_t)hi - (uintptr_t)lo, 64);
+    for (int i = 0; i < 64; i++) hi[i] = (unsigned char)i;
+    ck_assert_int_eq(carve_buddy_free(b, lo), CARVE_OK);
+    unsigned char *r = carve_buddy_realloc(b, hi, 128);
+    ck_assert_ptr_eq(r, lo); /* merged with the lower buddy, contents moved down */
+    for (int i = 0; i < 64; i++) ck_assert_uint_eq(r[i], (unsigned char)i);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, r), 128);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, hi), 0);
+    ck_assert_int_eq(carve_buddy_free(b, hi), CARVE_EFOREIGN); /* inside the live block now */
+    ck_assert_uint_eq(carve_buddy_check(b), 0);
+}
+END_TEST
+
 typedef struct live { unsigned char *p; size_t size, usable; uint8_t fill; } live;
 
 /* Random allocs and frees against an ownership map of min blocks; the checker, the alignment
@@ -376,6 +393,7 @@ static Suite *buddy_suite(void)
     tcase_add_test(tc, damaged_links_are_refused);
     tcase_add_test(tc, region_bytes_is_exact);
     tcase_add_test(tc, realloc_shrinks_and_grows_in_place_or_moves);
+    tcase_add_test(tc, realloc_slides_down_into_a_free_lower_buddy);
     tcase_add_loop_test(tc, randomized_against_model, 0, 4);
     suite_add_tcase(s, tc);
     return s;

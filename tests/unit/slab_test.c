@@ -68,7 +68,8 @@ START_TEST(create_checks_the_config)
     ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = zero, .nsizes = 2}));
     ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = zero, .nsizes = 0}));
     ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = many, .nsizes = CARVE_SLAB_MAX_CLASSES + 1}));
-    ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = big, .nsizes = 1}));
+    ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = big, .nsizes = 1, .slab_bytes = 1 << 20}));
+    ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = (size_t[]){(size_t)1 << 39}, .nsizes = 1}));
     ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.grow = bump_grow, .ctx = &b}));
     b.fail_after = 0;
     ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.grow = bump_grow, .release = bump_release, .ctx = &b}));
@@ -106,6 +107,27 @@ START_TEST(requests_go_to_the_smallest_class_that_fits)
     ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 8)), 8);
     ck_assert_ptr_null(carve_slab_alloc(s, 105));
     carve_slab_destroy(s);
+
+    /* classes above the lookup table's range are found by a scan */
+    size_t large[] = {64, 10000, 20000};
+    s = carve_slab_create(&(carve_slab_config){.sizes = large, .nsizes = 3});
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 9000)), 10000);
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 10001)), 20000);
+    ck_assert_uint_eq(carve_slab_usable_size(s, carve_slab_alloc(s, 65)), 10000);
+    ck_assert_ptr_null(carve_slab_alloc(s, 20001));
+    ck_assert_uint_eq(carve_slab_check(s), 0);
+    carve_slab_destroy(s);
+
+    /* slab_bytes 0 grows to fit 4 blocks of a large class; an explicit one does not */
+    size_t huge[] = {1 << 20};
+    s = carve_slab_create(&(carve_slab_config){.sizes = huge, .nsizes = 1});
+    ck_assert_ptr_nonnull(s);
+    void *p = carve_slab_alloc(s, 700000);
+    ck_assert_uint_eq(carve_slab_usable_size(s, p), 1 << 20);
+    snapshot(s, &st);
+    ck_assert_uint_ge(st.capacity, (size_t)4 << 20);
+    carve_slab_destroy(s);
+    ck_assert_ptr_null(carve_slab_create(&(carve_slab_config){.sizes = huge, .nsizes = 1, .slab_bytes = 1 << 20}));
 }
 END_TEST
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# tests/lab/replay_cli.sh CARVE: carve replay's error paths and .rep.gz input, end to end.
+set -u
+carve=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+expect() { # expect STATUS PATTERN -- command...: the status and a line of stderr matching PATTERN
+  local want=$1 pattern=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" != "$want" ] || ! grep -q -- "$pattern" "$tmp/err"; then
+    echo "FAIL: $* -> status $got (want $want), stderr:"; cat "$tmp/err"; fails=$((fails + 1))
+  fi
+}
+printf '1\n1\n2\n1\na 0 10\nf 0 oops\n' >"$tmp/bad.rep"
+expect 2 "bad.rep:6: unexpected text after the operation" -- "$carve" replay --alloc libc "$tmp/bad.rep"
+printf '1\n1\n' >"$tmp/short.rep"
+expect 2 "short.rep:2: truncated header" -- "$carve" replay "$tmp/short.rep"
+expect 2 "nothere.rep:0: No such file" -- "$carve" replay "$tmp/nothere.rep"
+printf 'not gzip' >"$tmp/x.rep.gz"
+expect 2 "x.rep.gz:0: gzip could not decompress it" -- "$carve" replay "$tmp/x.rep.gz"
+expect 2 "unknown allocator 'nope'" -- "$carve" replay --alloc nope "$tmp/bad.rep"
+expect 2 "unknown format 'xml'" -- "$carve" replay --format xml "$tmp/bad.rep"
+expect 2 "usage: carve replay" -- "$carve" replay
+# A trace with meaningless operations: reported, skipped, and the rest replays (status 0).
+printf '1\n1\n3\n1\nf 3\na 0 10\nf 0\n' >"$tmp/skip.rep"
+gzip -c "$tmp/skip.rep" >"$tmp/skip.rep.gz"
+expect 0 "skip.rep.gz:5: frees id 3, which was never allocated; skipped" -- \
+  "$carve" replay --alloc libc --format csv "$tmp/skip.rep.gz"
+if ! grep -q "skip.rep.gz,libc,2,0," "$tmp/out"; then echo "FAIL: csv row"; cat "$tmp/out"; fails=$((fails + 1)); fi
+exit $((fails != 0))
