@@ -20,7 +20,7 @@ if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; t
   callgrind_annotate --inclusive=yes --tree=caller "$out" 2>/dev/null |
     awk '/< .*main \([0-9,]+x\)/ {gsub(",", "", $1); ir = $1; match($0, /\([0-9,]+x\)/);
                                     calls = substr($0, RSTART + 1, RLENGTH - 3); gsub(",", "", calls); next}
-         /\*  .*carve_segment_(alloc|free) / && calls > 0 {name = $0; sub(/.*segment\.c:/, "", name);
+         /\*  .*carve_segment_(alloc|free)( |$)/ && calls > 0 {name = $0; sub(/.*segment\.c:/, "", name);
                                     sub(/ .*/, "", name);
                                     printf "%-22s %6.1f instructions per call (%d calls)\n", name, ir / calls, calls}
          {calls = 0}'
