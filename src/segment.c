@@ -22,7 +22,8 @@
  *                  the real bits, 1..segments; partial (used < segments) blocks are in the list
  *                  of their size, full ones in no list.
  * Bound: O(1) per alloc and free (no loop at all); unusable tail <= Size - 1 cells per block
- * (<= 49 for a 4096-cell block); 536 bytes of metadata per block.
+ * (<= 49 for a 4096-cell block); 536 bytes of metadata per block. The layout (handle, packed
+ * block heads, line-aligned masks) and its traps are in segment_layout.h.
  */
 #include "internal.h"
 #include "segment_layout.h"
