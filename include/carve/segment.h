@@ -97,7 +97,7 @@ CARVE_API void carve_segment_walk(const carve_segment *s, carve_walk_fn fn, void
  * capacity = index_end - index_begin; used = requested = cells in live runs; free = capacity -
  * used (tails included); free_blocks = the free runs carve_segment_walk reports; largest_free =
  * the largest size carve_segment_alloc would serve now (0..max_size); peak_requested, allocs,
- * frees, failed (alloc failures) since init. O(blocks * 64). */
+ * frees, failed (alloc failures) since init. O(blocks + max_size). */
 CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out);
 
 /* Reconstruct the allocator from the list of its live runs (for example after reopening a file
@@ -111,7 +111,7 @@ CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out);
 CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segment_run *runs, size_t n,
                                              size_t *bad);
 
-/* Bytes of metadata per block (536: 64 group masks, the group mask, links, size, counts). */
+/* Bytes of metadata per block (536: 64 group masks, the group mask, links, size, counts). O(1). */
 CARVE_API size_t carve_segment_block_meta(void);
 
 #ifdef __cplusplus
