@@ -914,6 +914,7 @@ static Suite *segment_suite(void)
     tcase_add_test(rebuild, rebuild_needs_an_empty_allocator);
     suite_add_tcase(s, rebuild);
     TCase *random = tcase_create("model");
+    tcase_set_timeout(random, 240.0 * (double)test_scale());   /* also when run outside ctest */
     tcase_add_test(random, model_random_operations);
     suite_add_tcase(s, random);
     return s;
