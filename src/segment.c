@@ -93,18 +93,25 @@ CARVE_INLINE void cpu_relax(void)
 #endif
 }
 
+CARVE_INLINE void spin_lock(carve_segment *s)
+{
+    while (atomic_exchange_explicit(&s->lock, 1u, memory_order_acquire) != 0)
+        while (atomic_load_explicit(&s->lock, memory_order_relaxed) != 0) cpu_relax();
+}
+
+CARVE_INLINE void spin_unlock(carve_segment *s) { atomic_store_explicit(&s->lock, 0u, memory_order_release); }
+
+/* For the O(n) entry points; alloc and free test the flag once and take a locked copy instead. */
 CARVE_INLINE void lock(const carve_segment *cs)
 {
     carve_segment *s = (carve_segment *)cs;   /* the lock word is writable caller memory */
-    if (!(s->flags & CARVE_SEGMENT_THREADSAFE)) return;
-    while (atomic_exchange_explicit(&s->lock, 1u, memory_order_acquire) != 0)
-        while (atomic_load_explicit(&s->lock, memory_order_relaxed) != 0) cpu_relax();
+    if (s->flags & CARVE_SEGMENT_THREADSAFE) spin_lock(s);
 }
 
 CARVE_INLINE void unlock(const carve_segment *cs)
 {
     carve_segment *s = (carve_segment *)cs;
-    if (s->flags & CARVE_SEGMENT_THREADSAFE) atomic_store_explicit(&s->lock, 0u, memory_order_release);
+    if (s->flags & CARVE_SEGMENT_THREADSAFE) spin_unlock(s);
 }
 
 /* ---- blocks --------------------------------------------------------------------------------- */
@@ -154,7 +161,7 @@ static void block_release(carve_segment *s, uint32_t i)
 static void init_blocks(carve_segment *s)
 {
     s->free_head = NIL;
-    for (uint32_t size = 0; size <= 64; size++) s->partial_head[size] = NIL;
+    for (uint32_t size = 0; size <= 64; size++) s->by_size[size].partial_head = NIL;
     for (uint32_t i = s->block_count; i-- > 0;) {   /* pushed backwards: block 0 first */
         block_reset(s, i);
         list_push(s, &s->free_head, i);
@@ -171,16 +178,17 @@ CARVE_API carve_segment *carve_segment_init(void *meta, size_t bytes, const carv
     memset(s, 0, sizeof *s);
     s->begin = cfg->index_begin;
     s->end = cfg->index_end;
+    s->total = s->end - s->begin;
     s->block_size = cfg->block_size;
     s->max_size = cfg->max_size;
     s->flags = cfg->flags;
     s->block_count = block_count_of(cfg);
     uint32_t tail = (s->end - s->begin) % s->block_size;
     s->last_length = tail != 0 ? tail : s->block_size;
-    s->block_shift = carve_is_pow2(s->block_size) ? carve_log2_floor(s->block_size) : 0;
+    s->block_recip = ((1ull << 32) + s->block_size / 64 - 1) / (s->block_size / 64);
     uintptr_t heads_end = (uintptr_t)(s->heads + s->block_count);
     s->masks_at = (uint32_t)(carve_align_up_ptr(heads_end, 64) - (uintptr_t)s);
-    for (uint32_t d = 1; d <= 64; d++) s->recip[d] = ((1ull << 32) + d - 1) / d;
+    for (uint32_t d = 1; d <= 64; d++) s->by_size[d].recip = ((1u << SEG_RECIP_SHIFT) + d - 1) / d;
     atomic_init(&s->lock, 0u);
     init_blocks(s);
     return s;
@@ -188,95 +196,152 @@ CARVE_API carve_segment *carve_segment_init(void *meta, size_t bytes, const carv
 
 /* ---- alloc and free ------------------------------------------------------------------------ */
 
-CARVE_API uint32_t carve_segment_alloc(carve_segment *s, uint32_t size)
+/* The slow and error paths are out of line, so the fast paths keep few registers and no spills. */
+static CARVE_NOINLINE __attribute__((cold)) uint32_t alloc_failed(carve_segment *s)
 {
-    if (CARVE_UNLIKELY(s == NULL)) return CARVE_SEGMENT_NONE;
-    lock(s);
-    if (CARVE_UNLIKELY(size == 0 || size > s->max_size)) goto fail;
-    uint32_t i = s->partial_head[size];
-    if (i == NIL) {
-        i = s->free_head;
-        if (CARVE_UNLIKELY(i == NIL)) goto fail;
-        list_remove(s, &s->free_head, i);
-        block_take(s, i, size);
-        list_push(s, &s->partial_head[size], i);
-    }
-    seg_head *b = &s->heads[i];
-    unsigned g = carve_ctz64(b->group_mask);
-    uint64_t *mask = seg_masks(s, i), m = mask[g];
-    unsigned bit = carve_ctz64(~m);
-    m |= 1ull << bit;
-    mask[g] = m;
-    if (m == ~0ull) b->group_mask &= ~(1ull << g);
-    b->used++;
-    if (b->group_mask == 0) {               /* partial -> full: leaves its list */
-        list_remove(s, &s->partial_head[size], i);
-        b->status = FULL;
-    }
-    uint32_t cell = i * s->block_size + (g * 64 + bit) * size + s->begin;
-    s->live_cells += size;
-    if (s->live_cells > s->peak_cells) s->peak_cells = s->live_cells;
-    s->allocs++;
-    unlock(s);
-    return cell;
-fail:
     s->failed++;
-    unlock(s);
     return CARVE_SEGMENT_NONE;
 }
 
+/* Take a free segment of block i, the head of Size's partial list. A block that fills leaves
+ * the list: it is its head, so that is a pop. Then the stats and the seed's cell formula. */
+CARVE_INLINE uint32_t alloc_in(carve_segment *s, uint32_t i, uint32_t size)
+{
+    seg_head *b = &s->heads[i];
+    uint64_t groups = b->group_mask;
+    unsigned g = carve_ctz64(groups);
+    uint64_t *mask = seg_masks(s, i) + g, m = *mask;
+    unsigned bit = carve_ctz64(~m);
+    m |= 1ull << bit;
+    *mask = m;
+    b->used++;
+    if (m == ~0ull) {                       /* the group filled */
+        groups &= ~(1ull << g);
+        b->group_mask = groups;
+        if (groups == 0) {                  /* partial -> full: off the head of its list */
+            CARVE_ASSERT(s->by_size[size].partial_head == i && "alloc takes the list's head");
+            uint32_t next = b->next;
+            s->by_size[size].partial_head = next;
+            if (next != NIL) s->heads[next].prev = NIL;
+            b->status = FULL;
+        }
+    }
+    uint64_t live = s->live_cells + size;
+    s->live_cells = live;
+    s->peak_cells = live > s->peak_cells ? live : s->peak_cells;
+    s->allocs++;
+    return i * s->block_size + (g * 64 + bit) * size + s->begin;
+}
+
+/* Size's partial list is empty: the first free block starts serving Size, or the alloc fails. */
+static CARVE_NOINLINE uint32_t alloc_in_free_block(carve_segment *s, uint32_t size)
+{
+    uint32_t i = s->free_head;
+    if (i == NIL) return alloc_failed(s);
+    list_remove(s, &s->free_head, i);
+    block_take(s, i, size);
+    list_push(s, &s->by_size[size].partial_head, i);
+    return alloc_in(s, i, size);
+}
+
+/* Every call below is a tail call, so the fast path saves no register. */
+CARVE_INLINE uint32_t alloc_core(carve_segment *s, uint32_t size)
+{
+    if (CARVE_UNLIKELY(size - 1u >= s->max_size)) return alloc_failed(s);   /* 0 wraps high */
+    uint32_t i = s->by_size[size].partial_head;
+    if (CARVE_UNLIKELY(i == NIL)) return alloc_in_free_block(s, size);
+    return alloc_in(s, i, size);
+}
+
+static CARVE_NOINLINE uint32_t alloc_locked(carve_segment *s, uint32_t size)
+{
+    spin_lock(s);
+    uint32_t cell = alloc_core(s, size);
+    spin_unlock(s);
+    return cell;
+}
+
+CARVE_API uint32_t carve_segment_alloc(carve_segment *s, uint32_t size)
+{
+    if (CARVE_UNLIKELY(s == NULL)) return CARVE_SEGMENT_NONE;
+    if (CARVE_UNLIKELY(s->flags & CARVE_SEGMENT_THREADSAFE)) return alloc_locked(s, size);
+    return alloc_core(s, size);
+}
+
 /* Where the run [cell, cell + size) lives: its block and segment, or an error (the checks of seed
- * 004's free but the used bit). A free block has size 0, so the size test also refuses it. */
+ * 004's free but the used bit). A free block has size 0, so the size test also refuses it. The
+ * three EFOREIGN checks after the range test share one branch. */
 CARVE_INLINE carve_status locate(const carve_segment *s, uint32_t cell, uint32_t size, uint32_t *block,
                                  uint32_t *segment)
 {
-    if (CARVE_UNLIKELY(size == 0 || size > s->max_size)) return CARVE_EINVAL;
-    uint32_t offset = cell - s->begin, total = s->end - s->begin;   /* cell < begin wraps high */
-    if (CARVE_UNLIKELY(offset >= total || total - offset < size)) return CARVE_EFOREIGN;
-    uint32_t i = s->block_shift != 0 ? offset >> s->block_shift : offset / s->block_size;  /* block_index */
-    uint32_t inside = cell - s->block_size * i - s->begin;
-    uint32_t seg = (uint32_t)(((uint64_t)inside * s->recip[size]) >> 32);                  /* segment_index */
+    if (CARVE_UNLIKELY(size - 1u >= s->max_size)) return CARVE_EINVAL;      /* 0 wraps high */
+    uint32_t offset = cell - s->begin, total = s->total;   /* cell < begin wraps high, leaves the range */
+    if (CARVE_UNLIKELY((uint64_t)offset + size > total)) return CARVE_EFOREIGN;
+    uint32_t i = seg_block_of(s, offset);                                 /* block_index */
+    uint32_t inside = offset - s->block_size * i;
+    uint32_t seg = seg_index_of(s, inside, size);                        /* segment_index */
     const seg_head *b = &s->heads[i];
-    if (CARVE_UNLIKELY(b->size != size)) return CARVE_EFOREIGN;       /* free, or another size  */
     /* cell == block_index * BlockSize + segment_index * Size + IndexBegin, common terms cancelled */
-    if (CARVE_UNLIKELY(seg * size != inside)) return CARVE_EFOREIGN;  /* inside a segment       */
-    if (CARVE_UNLIKELY(seg >= b->segments)) return CARVE_EFOREIGN;    /* the unusable tail      */
+    bool foreign = (b->size != size)            /* free, or another size */
+                   | (seg * size != inside)     /* inside a segment      */
+                   | (seg >= b->segments);      /* the unusable tail     */
+    if (CARVE_UNLIKELY(foreign)) return CARVE_EFOREIGN;
     *block = i;
     *segment = seg;
     return CARVE_OK;
 }
 
-CARVE_API carve_status carve_segment_free(carve_segment *s, uint32_t cell, uint32_t size)
+/* The stats of a successful free. */
+CARVE_INLINE carve_status freed(carve_segment *s, uint32_t size)
 {
-    if (CARVE_UNLIKELY(s == NULL)) return CARVE_EINVAL;
+    s->live_cells -= size;
+    s->frees++;
+    return CARVE_OK;
+}
+
+/* Block i (of Size) has no live segment left: -> free (from partial, or from full if it holds a
+ * single segment). */
+static CARVE_NOINLINE carve_status free_empties_block(carve_segment *s, uint32_t i, uint32_t size, bool was_full)
+{
+    if (!was_full) list_remove(s, &s->by_size[size].partial_head, i);
+    block_release(s, i);
+    return freed(s, size);
+}
+
+CARVE_INLINE carve_status free_core(carve_segment *s, uint32_t cell, uint32_t size)
+{
     uint32_t i, seg;
-    lock(s);
     carve_status st = locate(s, cell, size, &i, &seg);
-    if (CARVE_UNLIKELY(st != CARVE_OK)) goto out;
+    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
     seg_head *b = &s->heads[i];
     unsigned g = seg / 64;
     uint64_t bit = 1ull << (seg % 64);
-    uint64_t *mask = seg_masks(s, i);
-    if (CARVE_UNLIKELY(!(mask[g] & bit))) {
-        st = CARVE_EDOUBLEFREE;
-        goto out;
-    }
-    bool was_full = b->group_mask == 0;
-    mask[g] &= ~bit;
-    b->group_mask |= 1ull << g;
-    b->used--;
-    if (b->used == 0) {                     /* -> free */
-        if (!was_full) list_remove(s, &s->partial_head[size], i);
-        block_release(s, i);
-    } else if (was_full) {                  /* full -> partial: the head of its list */
+    uint64_t *mask = seg_masks(s, i) + g, m = *mask;
+    if (CARVE_UNLIKELY(!(m & bit))) return CARVE_EDOUBLEFREE;
+    *mask = m & ~bit;
+    uint64_t groups = b->group_mask;        /* 0: the block was full */
+    b->group_mask = groups | 1ull << g;
+    if (CARVE_UNLIKELY(--b->used == 0)) return free_empties_block(s, i, size, groups == 0);
+    if (groups == 0) {                      /* full -> partial: the head of its list */
         b->status = PARTIAL;
-        list_push(s, &s->partial_head[size], i);
+        list_push(s, &s->by_size[size].partial_head, i);
     }
-    s->live_cells -= size;
-    s->frees++;
-out:
-    unlock(s);
+    return freed(s, size);
+}
+
+static CARVE_NOINLINE carve_status free_locked(carve_segment *s, uint32_t cell, uint32_t size)
+{
+    spin_lock(s);
+    carve_status st = free_core(s, cell, size);
+    spin_unlock(s);
     return st;
+}
+
+CARVE_API carve_status carve_segment_free(carve_segment *s, uint32_t cell, uint32_t size)
+{
+    if (CARVE_UNLIKELY(s == NULL)) return CARVE_EINVAL;
+    if (CARVE_UNLIKELY(s->flags & CARVE_SEGMENT_THREADSAFE)) return free_locked(s, cell, size);
+    return free_core(s, cell, size);
 }
 
 /* ---- check --------------------------------------------------------------------------------- */
@@ -345,10 +410,10 @@ CARVE_API size_t carve_segment_check(const carve_segment *s)
         partial_blocks += s->heads[i].status == PARTIAL;
     }
     bad += check_list(s, s->free_head, FREE, 0, &in_free);
-    bad += s->partial_head[0] != NIL;
+    bad += s->by_size[0].partial_head != NIL;
     for (uint32_t size = 1; size <= 64; size++) {
-        if (size > s->max_size) bad += s->partial_head[size] != NIL;
-        else bad += check_list(s, s->partial_head[size], PARTIAL, size, &in_partial);
+        if (size > s->max_size) bad += s->by_size[size].partial_head != NIL;
+        else bad += check_list(s, s->by_size[size].partial_head, PARTIAL, size, &in_partial);
     }
     /* Every member had the right status, so equal counts mean each block of the status is
      * listed once and full blocks nowhere. */
@@ -402,7 +467,7 @@ CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out)
     if (s->free_head != NIL) largest = s->max_size;
     else
         for (uint32_t size = s->max_size; size >= 1 && largest == 0; size--)
-            if (s->partial_head[size] != NIL) largest = size;
+            if (s->by_size[size].partial_head != NIL) largest = size;
     out->capacity = (size_t)(s->end - s->begin);
     out->used = out->requested = (size_t)s->live_cells;
     out->free = out->capacity - out->used;
@@ -422,7 +487,7 @@ static carve_status rebuild_one(carve_segment *s, carve_segment_run run)
 {
     if (run.size == 0 || run.size > s->max_size) return CARVE_EINVAL;
     if (run.cell < s->begin || run.cell >= s->end || s->end - run.cell < run.size) return CARVE_EFOREIGN;
-    uint32_t i = (run.cell - s->begin) / s->block_size;
+    uint32_t i = seg_block_of(s, run.cell - s->begin);
     seg_head *b = &s->heads[i];
     if (b->status == FREE) block_take(s, i, run.size);
     else if (b->size != run.size) return CARVE_EINVAL;                 /* sizes mixed in a block */
@@ -460,13 +525,13 @@ CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segme
         }
     }
     s->free_head = NIL;
-    for (uint32_t size = 0; size <= 64; size++) s->partial_head[size] = NIL;
+    for (uint32_t size = 0; size <= 64; size++) s->by_size[size].partial_head = NIL;
     for (uint32_t i = s->block_count; i-- > 0;) {
         seg_head *b = &s->heads[i];
         CARVE_ASSERT((b->status == FREE || b->used != 0) && "a block is taken only by a marked run");
         if (b->status == FREE) list_push(s, &s->free_head, i);
         else if (b->used == b->segments) b->status = FULL;
-        else list_push(s, &s->partial_head[b->size], i);
+        else list_push(s, &s->by_size[b->size].partial_head, i);
     }
     if (s->live_cells > s->peak_cells) s->peak_cells = s->live_cells;
 out:

@@ -43,25 +43,49 @@ typedef struct seg_head {
 #define SEG_BLOCK_META (sizeof(seg_head) + SEG_GROUPS * sizeof(uint64_t))
 _Static_assert(SEG_BLOCK_META <= 536, "seed 004: per-block metadata is at most 536 bytes");
 
+/* Per Size: the head of its partial list and the reciprocal free() divides by (see below). */
+typedef struct seg_size {
+    uint32_t partial_head;
+    uint32_t recip;
+} seg_size;
+
 /*
  * The handle, at the start of the caller's metadata. No pointers (masks_at is an offset), so the
  * metadata can be copied or mapped elsewhere as a whole (elsewhere, the masks may lose their
- * line alignment, never their 8-byte alignment). Trap: recip[d] = ceil(2^32 / d) makes
- * (x * recip[d]) >> 32 == x / d exactly for every x < 2^20 and d <= 64 (the error is below
- * x / 2^32 < 1/64 <= the gap to the next integer), and offsets inside a block are < 4096.
+ * line alignment, never their 8-byte alignment). Its first 64 bytes hold every scalar that alloc
+ * and free read or write; by_size[Size] holds the rest.
+ * Traps (both exact divisions, tested): by_size[d].recip = ceil(2^18 / d) gives
+ * (x * recip) >> 18 == x / d for every x < 4096 and d <= 64 (the rounding error is below
+ * x / 2^18 < 1/64 <= the gap to the next integer); offsets inside a block are < 4096 and the
+ * product stays below 2^30. block_recip = ceil(2^32 / q) with q = block_size / 64 gives
+ * ((offset / 64) * block_recip) >> 32 == offset / block_size for every 32-bit offset (offset / 64
+ * < 2^26, error below 2^26 / 2^32 = 1/64 <= 1/q).
  */
 struct carve_segment {
-    uint32_t begin, end, block_size, max_size, flags;
-    uint32_t block_count, last_length;
-    uint32_t block_shift;             /* log2(block_size) when a power of two, else 0 */
-    uint32_t free_head;
-    uint32_t masks_at;                /* byte offset of masks[0] from the handle */
-    uint32_t partial_head[65];        /* by size; [0] unused */
-    atomic_uint lock;                 /* CARVE_SEGMENT_THREADSAFE only */
-    uint64_t recip[65];
-    uint64_t live_cells, peak_cells, allocs, frees, failed;
+    uint32_t flags, max_size, begin, total;   /* total = end - begin */
+    uint32_t block_size, masks_at, free_head; /* masks_at: byte offset of masks[0] from the handle */
+    atomic_uint lock;                         /* CARVE_SEGMENT_THREADSAFE only */
+    uint64_t block_recip;
+    uint64_t live_cells, peak_cells, allocs;
+    uint64_t frees, failed;
+    uint32_t end, block_count, last_length;
+    seg_size by_size[65];                     /* [0] unused */
     seg_head heads[];
 };
+
+#define SEG_RECIP_SHIFT 18
+
+/* offset / block_size, for any 32-bit offset (the trap above). */
+static inline uint32_t seg_block_of(const carve_segment *s, uint32_t offset)
+{
+    return (uint32_t)(((uint64_t)(offset >> 6) * s->block_recip) >> 32);
+}
+
+/* inside / size, for inside < 4096 and size in 1..64 (the trap above). */
+static inline uint32_t seg_index_of(const carve_segment *s, uint32_t inside, uint32_t size)
+{
+    return (inside * s->by_size[size].recip) >> SEG_RECIP_SHIFT;
+}
 
 /* The 64 masks of block i. */
 static inline uint64_t *seg_masks(const carve_segment *s, uint32_t i)

@@ -498,10 +498,10 @@ START_TEST(check_detects_damaged_links_and_status)
     f.s->heads[3].next = 1;                       /* free list 1 -> 2 -> 3 -> 1 ... */
     ck_assert_uint_gt(carve_segment_check(f.s), 0);
     f.s->heads[3].next = keep;
-    keep = f.s->partial_head[5];
-    f.s->partial_head[5] = 2;                     /* a free block also in the list of 5 */
+    keep = f.s->by_size[5].partial_head;
+    f.s->by_size[5].partial_head = 2;                     /* a free block also in the list of 5 */
     ck_assert_uint_gt(carve_segment_check(f.s), 0);
-    f.s->partial_head[5] = keep;
+    f.s->by_size[5].partial_head = keep;
     f.s->live_cells++;
     ck_assert_uint_gt(carve_segment_check(f.s), 0);
     f.s->live_cells--;
