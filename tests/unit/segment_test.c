@@ -864,6 +864,45 @@ START_TEST(reciprocal_division_is_exact)
 }
 END_TEST
 
+/* x / bs through seg_block_of, against the division: 0 if equal, else reported with its cause. */
+static int block_of_wrong(const carve_segment *s, uint64_t x, uint32_t bs)
+{
+    if (x > UINT32_MAX || seg_block_of(s, (uint32_t)x) == x / bs) return 0;
+    ck_assert_msg(0, "block size %u, offset %llu: %u, not %llu", bs, (unsigned long long)x,
+                  seg_block_of(s, (uint32_t)x), (unsigned long long)(x / bs));
+    return 1;
+}
+
+START_TEST(block_index_reciprocal_is_exact)
+{
+    /* free() finds block_index = offset / block_size through a reciprocal of block_size / 64:
+     * check it for every block size the rules allow, at both sides of every block boundary in the
+     * low range, and at multiples near the top of the 32-bit range, where the error peaks. */
+    for (uint32_t bs = 64; bs <= 4096; bs += 64) {
+        fixture f = make(config(0, bs, bs, 64));
+        for (uint64_t x = bs - 1; x < (1u << 24); x += bs)
+            for (uint64_t y = x; y <= x + 1; y++) block_of_wrong(f.s, y, bs);
+        for (uint64_t x = UINT32_MAX / bs * bs, k = 0; k < 4096; k++, x -= bs)
+            for (uint64_t y = x - 1; y <= x + 1; y++) block_of_wrong(f.s, y, bs);
+        block_of_wrong(f.s, UINT32_MAX, bs);
+        block_of_wrong(f.s, 0, bs);
+        drop(&f);
+    }
+}
+END_TEST
+
+START_TEST(segment_index_reciprocal_is_exact)
+{
+    /* The segment index inside a block, inside / Size, for every offset of a 4096 block and Size. */
+    fixture f = make(config(0, 4096, 4096, 64));
+    for (uint32_t size = 1; size <= 64; size++)
+        for (uint32_t inside = 0; inside < 4096; inside++)
+            if (seg_index_of(f.s, inside, size) != inside / size)
+                ck_abort_msg("size %u, offset %u: %u", size, inside, seg_index_of(f.s, inside, size));
+    drop(&f);
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
     Suite *s = suite_create("segment");
@@ -901,6 +940,8 @@ static Suite *segment_suite(void)
     tcase_add_test(fr, free_checks_cell_is_reconstructed);
     tcase_add_test(fr, free_checks_segment_is_used);
     tcase_add_test(fr, reciprocal_division_is_exact);
+    tcase_add_test(fr, block_index_reciprocal_is_exact);
+    tcase_add_test(fr, segment_index_reciprocal_is_exact);
     suite_add_tcase(s, fr);
     TCase *views = tcase_create("views");
     tcase_add_test(views, check_detects_every_flipped_mask_bit);
