@@ -7,20 +7,28 @@
  * that the live cells stay at 90%: allocate when the next size still fits under 90%, else free a
  * random live run. An alloc that fails is counted; the trace's later free of it is skipped.
  *
- * Figures (each the median over --reps replays, each replay on a fresh allocator):
- *   ns/op      the whole steady-state replay timed with the thread's CPU clock
- *              (CLOCK_THREAD_CPUTIME_ID: time given to other processes is not counted), divided
- *              by its ops; no per-operation timer in the loop. The `harness` row replays the
- *              trace through an allocator that does nothing: the loop's share of every row.
- *   alloc/free the mean (of the samples up to p99.99), median and p99.9 of single operations,
- *              timed with lfence; rdtsc; lfence around each call (x86-64) and converted with the
- *              TSC rate calibrated against clock_gettime. The median cost of an empty timed pair
- *              (the timer overhead) is measured first and subtracted from every sample (clamped
- *              at 0); the counter's resolution is printed (10 ns in the VM this was written on).
+ * Method. The thread is pinned to the CPU it started on (no migration mid-run), the TSC is
+ * calibrated against clock_gettime, and the cost of an empty timed pair (lfence; rdtsc; lfence
+ * twice) is measured 100,000 times: its median is the timer overhead. Each rep replays the trace
+ * three times, each time on a fresh allocator: untimed, single-op timed, batch timed. Every figure
+ * printed is the median over the --reps reps of that figure computed within each rep (one more
+ * rep, first, is a discarded warm-up). Within a rep, over the steady-state ops (all of them):
+ *   ns/op      the untimed replay's CPU time (CLOCK_THREAD_CPUTIME_ID: time given to other
+ *              processes is not counted) divided by its ops; no timer in the loop. The `harness`
+ *              row replays the trace through an allocator that does nothing: the loop's share.
+ *   alloc/free every call timed on its own; mean, p50, p99, p99.9 of the raw tick counts, minus
+ *              the timer overhead's median. Single samples step by the counter's resolution
+ *              (printed; 10 ns in the VM this was written on), so a p50 near 10 ns is coarse.
+ *   batch      every 16 consecutive calls (allocs and frees as the trace mixes them) timed as one:
+ *              (ticks - overhead) / 16, p50 and p99.9. Immune to the counter's resolution; a
+ *              single slow call is diluted 16 times, so it is a cross-check, not the tail itself.
  * The bitmap scan costs O(cells) per alloc: it replays only the first --bitmap-ops steady ops.
  * Usage: segment_bench [--cells N] [--max N] [--ops N] [--reps N] [--seed N] [--bitmap-ops N]
  *                      [--only harness,segment,bitmap-scan,heap-tlsf]
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* sched_setaffinity, sched_getcpu */
+#endif
 #include "carve/segment.h"
 #ifdef CARVE_BENCH_HEAP
 #include "carve/heap.h"
@@ -32,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define CELL_BYTES 8   /* a cell as 8 bytes of payload, for the heap (seed 004's own figure) */
@@ -197,70 +207,109 @@ static void bitmap_free(bitmap *b, uint32_t cell, uint32_t size)
 
 /* ---- replay ----------------------------------------------------------------------------------- */
 
+enum { UNTIMED, SINGLE, BATCH, PASSES };   /* the three replays of a rep */
+#define BATCH_OPS 16
+
 typedef struct result {
     double ns_per_op;
-    double alloc_mean, alloc_median, alloc_p999;
-    double free_mean, free_median, free_p999;
+    double alloc_mean, alloc_p50, alloc_p99, alloc_p999;
+    double free_mean, free_p50, free_p99, free_p999;
+    double batch_p50, batch_p999;
+    double switches_single, switches_batch;   /* involuntary context switches in those passes */
     size_t failed;
 } result;
 
 typedef struct samples {
-    uint64_t *alloc, *free;
-    size_t nalloc, nfree;
+    uint64_t *alloc, *free, *batch;   /* raw ticks, timer overhead included */
+    size_t nalloc, nfree, nbatch;
 } samples;
 
-static double to_ns(uint64_t t) { return (double)t * ns_per_tick; }
+static double to_ns(double t) { return t * ns_per_tick; }
 
-/* The mean of v[0, n) up to its p99.99 (v sorted): a preemption lands whole in one sample and
- * would otherwise dominate the mean of a 10 ns operation. */
-static double trimmed_mean(const uint64_t *v, size_t n)
+/* Involuntary context switches of this thread so far: the machine taking the CPU away. */
+static long preemptions(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nivcsw : 0;
+}
+
+/* The q-quantile of raw samples, net of the timer overhead, in ns (sorts v). */
+static double net_quantile(uint64_t *v, size_t n, double q, double per)
+{
+    if (n == 0) return 0;
+    return to_ns(((double)measure_quantile_u64(v, n, q) - (double)timer_overhead) / per);
+}
+
+/* The mean of raw samples up to their p99.99, net of the timer overhead, in ns (v sorted). The
+ * top 0.01% is left out of the mean only: a preemption lands whole in one sample and would
+ * otherwise dominate the mean of a 10 ns call. The quantiles use every sample. */
+static double net_mean(const uint64_t *v, size_t n)
 {
     size_t keep = n - n / 10000;
     double sum = 0;
     for (size_t k = 0; k < keep; k++) sum += (double)v[k];
-    return keep ? sum / (double)keep : 0;
+    return keep ? to_ns(sum / (double)keep - (double)timer_overhead) : 0;
 }
 
-static void summarize(samples *s, result *r)
+static void summarize(samples *s, int pass, result *r)
 {
-    r->alloc_median = to_ns(measure_quantile_u64(s->alloc, s->nalloc, 0.5));   /* sorts */
-    r->alloc_p999 = to_ns(measure_quantile_u64(s->alloc, s->nalloc, 0.999));
-    r->free_median = to_ns(measure_quantile_u64(s->free, s->nfree, 0.5));
-    r->free_p999 = to_ns(measure_quantile_u64(s->free, s->nfree, 0.999));
-    r->alloc_mean = trimmed_mean(s->alloc, s->nalloc) * ns_per_tick;
-    r->free_mean = trimmed_mean(s->free, s->nfree) * ns_per_tick;
+    if (pass == SINGLE) {
+        r->alloc_p50 = net_quantile(s->alloc, s->nalloc, 0.5, 1);   /* sorts */
+        r->alloc_p99 = net_quantile(s->alloc, s->nalloc, 0.99, 1);
+        r->alloc_p999 = net_quantile(s->alloc, s->nalloc, 0.999, 1);
+        r->free_p50 = net_quantile(s->free, s->nfree, 0.5, 1);
+        r->free_p99 = net_quantile(s->free, s->nfree, 0.99, 1);
+        r->free_p999 = net_quantile(s->free, s->nfree, 0.999, 1);
+        r->alloc_mean = net_mean(s->alloc, s->nalloc);
+        r->free_mean = net_mean(s->free, s->nfree);
+    } else {
+        r->batch_p50 = net_quantile(s->batch, s->nbatch, 0.5, BATCH_OPS);
+        r->batch_p999 = net_quantile(s->batch, s->nbatch, 0.999, BATCH_OPS);
+    }
 }
 
-static uint64_t minus_overhead(uint64_t t) { return t > timer_overhead ? t - timer_overhead : 0; }
-
-/* One replay of trace T through ALLOC(size) -> handle (NONE_ on failure) and FREE(handle, size),
- * into result R: timed, per-op samples; untimed, the steady state's ns/op and failures. */
-#define REPLAY(B, T, NONE_, ALLOC, FREE, TIMED, R)                                               \
+/* One replay of trace T through ALLOC(size) -> handle (NONE_ on failure) and FREE(handle, size)
+ * into result R. PASS: UNTIMED (the steady state's CPU time and failures), SINGLE (every steady
+ * call timed), BATCH (every BATCH_OPS consecutive steady calls timed as one). */
+#define REPLAY(B, T, NONE_, ALLOC, FREE, PASS, R)                                                \
     do {                                                                                         \
-        uint64_t start_ = 0;                                                                     \
-        size_t failed_ = 0;                                                                      \
+        uint64_t start_ = 0, b0_ = 0;                                                            \
+        long switches_ = 0;                                                                      \
+        size_t failed_ = 0, inbatch_ = 0;                                                        \
         samples *s_ = &(B)->s;                                                                   \
-        s_->nalloc = s_->nfree = 0;                                                              \
+        s_->nalloc = s_->nfree = s_->nbatch = 0;                                                 \
         for (size_t k_ = 0; k_ < (T)->n; k_++) {                                                 \
             const op *o_ = &(T)->ops[k_];                                                        \
-            if (k_ == (T)->warm) start_ = cpu_now_ns();                                          \
-            bool measured_ = (TIMED) && k_ >= (T)->warm;                                         \
+            /* the harness's own misses, out of the timed calls: the trace streams, ids jump */  \
+            if (k_ + 512 < (T)->n) __builtin_prefetch(&(T)->ops[k_ + 512]);                      \
+            if (k_ + 32 < (T)->n) __builtin_prefetch(&(B)->handles[(T)->ops[k_ + 32].id]);       \
+            if (k_ == (T)->warm) start_ = cpu_now_ns(), switches_ = preemptions();               \
+            bool single_ = (PASS) == SINGLE && k_ >= (T)->warm;                                  \
+            bool batch_ = (PASS) == BATCH && k_ >= (T)->warm;                                    \
             if (o_->is_free) {                                                                   \
                 uintptr_t h_ = (B)->handles[o_->id];   /* loaded before the timer starts */       \
                 if (h_ == (NONE_)) continue;                                                     \
-                uint64_t t0_ = measured_ ? ticks() : 0;                                          \
+                if (batch_ && inbatch_ == 0) b0_ = ticks();                                      \
+                uint64_t t0_ = single_ ? ticks() : 0;                                            \
                 FREE(h_, o_->size);                                                              \
-                if (measured_) s_->free[s_->nfree++] = minus_overhead(ticks() - t0_);            \
+                if (single_) s_->free[s_->nfree++] = ticks() - t0_;                              \
             } else {                                                                             \
-                uint64_t t0_ = measured_ ? ticks() : 0;                                          \
+                if (batch_ && inbatch_ == 0) b0_ = ticks();                                      \
+                uint64_t t0_ = single_ ? ticks() : 0;                                            \
                 uintptr_t h_ = (uintptr_t)ALLOC(o_->size);                                       \
-                if (measured_) s_->alloc[s_->nalloc++] = minus_overhead(ticks() - t0_);          \
+                if (single_) s_->alloc[s_->nalloc++] = ticks() - t0_;                            \
                 (B)->handles[o_->id] = h_;                                                       \
-                if (h_ == (NONE_)) failed_++;                                                    \
+                if (h_ == (NONE_) && k_ >= (T)->warm) failed_++;                                 \
+            }                                                                                    \
+            if (batch_ && ++inbatch_ == BATCH_OPS) {                                             \
+                s_->batch[s_->nbatch++] = ticks() - b0_;                                         \
+                inbatch_ = 0;                                                                    \
             }                                                                                    \
         }                                                                                        \
         uint64_t total_ = cpu_now_ns() - start_;                                                 \
-        if (TIMED) summarize(s_, (R));                                                           \
+        if ((PASS) == SINGLE) (R)->switches_single = (double)(preemptions() - switches_);        \
+        if ((PASS) == BATCH) (R)->switches_batch = (double)(preemptions() - switches_);          \
+        if ((PASS) != UNTIMED) summarize(s_, (PASS), (R));                                       \
         else (R)->ns_per_op = (double)total_ / (double)((T)->n - (T)->warm), (R)->failed = failed_; \
     } while (0)
 
@@ -278,7 +327,7 @@ static bitmap bm;
 #define BM_ALLOC(size) bitmap_alloc(&bm, (size))
 #define BM_FREE(cell, size) bitmap_free(&bm, (uint32_t)(cell), (size))
 
-static void run_segment(bench *b, bool timed, result *r, void *meta, size_t bytes)
+static void run_segment(bench *b, int timed, result *r, void *meta, size_t bytes)
 {
     carve_segment_config cfg = {.index_begin = 0, .index_end = b->cells, .block_size = 4096, .max_size = b->max_run};
     seg = carve_segment_init(meta, bytes, &cfg);
@@ -296,13 +345,13 @@ static volatile uint32_t sink;
 #define NOP_ALLOC(size) (sink = (size))
 #define NOP_FREE(h, size) (sink = (uint32_t)(h) + (size))
 
-static void run_harness(bench *b, bool timed, result *r)
+static void run_harness(bench *b, int timed, result *r)
 {
     REPLAY(b, &b->t, CARVE_SEGMENT_NONE, NOP_ALLOC, NOP_FREE, timed, r);
 }
 
 /* The scan is O(cells) per alloc, so it replays only the first `limit` steady ops of the trace. */
-static void run_bitmap(bench *b, bool timed, result *r, size_t limit)
+static void run_bitmap(bench *b, int timed, result *r, size_t limit)
 {
     memset(bm.words, 0, bm.nwords * sizeof(uint64_t));
     trace head = b->t;
@@ -316,7 +365,7 @@ static carve_heap *heap;
 #define HEAP_ALLOC(size) (uintptr_t)carve_heap_alloc(heap, (size_t)(size) * CELL_BYTES)
 #define HEAP_FREE(p, size) ((void)(size), (void)carve_heap_free(heap, (void *)(p)))
 
-static void run_tlsf(bench *b, bool timed, result *r, void *mem, size_t bytes)
+static void run_tlsf(bench *b, int timed, result *r, void *mem, size_t bytes)
 {
     carve_heap_config cfg = {.fit = CARVE_FIT_TLSF};
     heap = carve_heap_init(mem, bytes, &cfg);
@@ -340,7 +389,7 @@ static double median_of(result *r, size_t reps, size_t field_offset)
 int main(int argc, char **argv)
 {
     uint32_t cells = 1u << 20, max_run = 64;
-    size_t steady = 2000000, reps = 5;
+    size_t steady = 2000000, reps = 7;
     uint64_t seed = 0x5E6;
     size_t bitmap_ops = 20000;
     const char *only = "harness,segment,bitmap-scan,heap-tlsf";
@@ -358,11 +407,17 @@ int main(int argc, char **argv)
                         "[--reps 1..64] [--seed N] [--bitmap-ops N] [--only LIST]\n");
         return 2;
     }
+    cpu_set_t one;   /* stay on the CPU we started on: no migration between the timer's reads */
+    CPU_ZERO(&one);
+    int cpu = sched_getcpu();
+    CPU_SET(cpu < 0 ? 0 : cpu, &one);
+    bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
     calibrate();
     bench b = {.t = make_trace(cells, max_run, steady, seed), .cells = cells, .max_run = max_run};
     b.handles = malloc(b.t.runs * sizeof *b.handles);
     b.s.alloc = malloc(b.t.n * sizeof(uint64_t));
     b.s.free = malloc(b.t.n * sizeof(uint64_t));
+    b.s.batch = malloc((b.t.n / BATCH_OPS + 1) * sizeof(uint64_t));
     carve_segment_config cfg = {.index_begin = 0, .index_end = cells, .block_size = 4096, .max_size = max_run};
     size_t meta_bytes = carve_segment_footprint(&cfg);
     void *meta = aligned_alloc(64, (meta_bytes + 63) / 64 * 64);
@@ -375,8 +430,9 @@ int main(int argc, char **argv)
 #endif
     printf("segment_bench: %u cells (blocks of 4096), runs of 1..%u cells, 90%% full, %zu steady ops "
            "(+%zu to fill), median of %zu reps\n", cells, max_run, b.t.n - b.t.warm, b.t.warm, reps);
-    printf("timer: lfence+rdtsc pairs, overhead %.1f ns subtracted; 1 tick = %.3f ns; resolution %.1f ns\n",
-           to_ns(timer_overhead), ns_per_tick, to_ns(timer_step));
+    printf("timer: lfence+rdtsc pairs, overhead (median) %.1f ns subtracted; 1 tick = %.3f ns; resolution "
+           "%.1f ns; %s CPU %d\n", to_ns((double)timer_overhead), ns_per_tick, to_ns((double)timer_step),
+           pinned ? "pinned to" : "NOT pinned, on", cpu);
     static result res[PEERS][64];
     bool present[PEERS];
     for (int p = 0; p < PEERS; p++) present[p] = strstr(only, names[p]) != NULL;
@@ -386,17 +442,19 @@ int main(int argc, char **argv)
     /* rep -1 is a discarded warm-up: first touches of the metadata and the handle table. */
     for (long rep = -1; rep < (long)reps; rep++) {
         size_t slot = rep < 0 ? 0 : (size_t)rep;
-        for (int timed = 0; timed <= 1; timed++) {
-            if (present[HARNESS]) run_harness(&b, timed, &res[HARNESS][slot]);
-            if (present[SEGMENT]) run_segment(&b, timed, &res[SEGMENT][slot], meta, meta_bytes);
-            if (present[BITMAP]) run_bitmap(&b, timed, &res[BITMAP][slot], bitmap_ops);
+        for (int pass = UNTIMED; pass < PASSES; pass++) {
+            if (present[HARNESS]) run_harness(&b, pass, &res[HARNESS][slot]);
+            if (present[SEGMENT]) run_segment(&b, pass, &res[SEGMENT][slot], meta, meta_bytes);
+            if (present[BITMAP]) run_bitmap(&b, pass, &res[BITMAP][slot], bitmap_ops);
 #ifdef CARVE_BENCH_HEAP
-            if (present[TLSF]) run_tlsf(&b, timed, &res[TLSF][slot], heap_mem, heap_bytes);
+            if (present[TLSF]) run_tlsf(&b, pass, &res[TLSF][slot], heap_mem, heap_bytes);
 #endif
         }
     }
-    printf("%-12s %9s %9s %9s %9s %10s %9s %9s %10s %9s %8s\n", "allocator", "ns/op", "best", "alloc",
-           "median", "p99.9", "free", "median", "p99.9", "p99.9/med", "failed%");
+    double harness_ns = present[HARNESS] ? median_of(res[HARNESS], reps, offsetof(result, ns_per_op)) : 0;
+    double half_step = to_ns((double)timer_step) / 2;
+    printf("%-12s %7s %7s | %-29s | %-29s | %8s\n", "", "ns/op", "net", "alloc: mean  p50  p99  p99.9",
+           "free: mean  p50  p99  p99.9", "failed%");
     for (int p = 0; p < PEERS; p++) {
         if (!present[p]) continue;
         result *r = res[p];
@@ -404,22 +462,30 @@ int main(int argc, char **argv)
         double allocs = 0;
         size_t end = p == BITMAP && b.t.n > b.t.warm + bitmap_ops ? b.t.warm + bitmap_ops : b.t.n;
         for (size_t k = b.t.warm; k < end; k++) allocs += !b.t.ops[k].is_free;
-        /* A median below the timer's resolution (the harness) makes the ratio meaningless: 0. */
-        double step = to_ns(timer_step) / 2;
-        double ra = MED(alloc_median) > step ? MED(alloc_p999) / MED(alloc_median) : 0;
-        double rf = MED(free_median) > step ? MED(free_p999) / MED(free_median) : 0;
-        double worst = ra > rf ? ra : rf;
-        double best = r[0].ns_per_op;
-        for (size_t k = 1; k < reps; k++) best = r[k].ns_per_op < best ? r[k].ns_per_op : best;
-        printf("%-12s %9.1f %9.1f %9.1f %9.1f %10.1f %9.1f %9.1f %10.1f %9.2f %8.3f\n", names[p],
-               MED(ns_per_op), best, MED(alloc_mean), MED(alloc_median), MED(alloc_p999), MED(free_mean),
-               MED(free_median), MED(free_p999), worst, 100.0 * (double)r[0].failed / allocs);
+        printf("%-12s %7.1f %7.1f | %7.1f %6.0f %6.0f %7.0f | %7.1f %6.0f %6.0f %7.0f | %8.3f\n", names[p],
+               MED(ns_per_op), MED(ns_per_op) - harness_ns, MED(alloc_mean), MED(alloc_p50), MED(alloc_p99),
+               MED(alloc_p999), MED(free_mean), MED(free_p50), MED(free_p99), MED(free_p999),
+               100.0 * (double)r[0].failed / allocs);
+    }
+    printf("%-12s | %-26s | %-38s | %s\n", "", "p99.9 / p50: alloc   free", "batch of 16, ns/op: p50  p99.9  ratio", "preempted");
+    for (int p = 0; p < PEERS; p++) {
+        if (!present[p]) continue;
+        result *r = res[p];
+        /* A p50 below half the counter's step is not a measured value: no ratio ("-"). */
+        char ra[16] = "-", rf[16] = "-";
+        if (MED(alloc_p50) > half_step) snprintf(ra, sizeof ra, "%.1f", MED(alloc_p999) / MED(alloc_p50));
+        if (MED(free_p50) > half_step) snprintf(rf, sizeof rf, "%.1f", MED(free_p999) / MED(free_p50));
+        double b50 = MED(batch_p50), b999 = MED(batch_p999);
+        printf("%-12s | %19s %6s | %24.2f %6.2f %6.2f | %4.0f %4.0f\n", names[p], ra, rf, b50, b999,
+               b50 > 0 ? b999 / b50 : 0, MED(switches_single), MED(switches_batch));
 #undef MED
     }
-    printf("(ns/op: steady replay / ops, untimed loop, median and best of the reps;\n"
-           " alloc, free: single-op mean (up to p99.99), median, p99.9 in ns;\n"
-           " p99.9/med: the worse of alloc and free; failed%%: steady allocs that found no room;\n"
-           " bitmap-scan replays only the first %zu steady ops)\n", bitmap_ops);
+    printf("(every figure: the median over the reps of that figure within a rep. ns/op: untimed steady\n"
+           " replay, CPU time / ops; net: minus the harness row. alloc, free: each call timed alone, ns\n"
+           " net of the timer overhead's median (mean: up to the p99.99). batch: 16 consecutive calls timed together, / 16.\n"
+           " preempted: involuntary context switches during the single-op pass, the batch pass.\n"
+           " failed%%: steady allocs that found no room. bitmap-scan replays only the first %zu steady ops)\n",
+           bitmap_ops);
     free(meta);
 #ifdef CARVE_BENCH_HEAP
     free(heap_mem);
@@ -428,6 +494,7 @@ int main(int argc, char **argv)
     free(b.handles);
     free(b.s.alloc);
     free(b.s.free);
+    free(b.s.batch);
     free(b.t.ops);
     return 0;
 }
