@@ -751,6 +751,9 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     size_t extra = align > SLICE_SIZE ? align - SLICE_SIZE : 0;
     size_t n = (size + extra + guard_bytes() + SLICE_SIZE - 1) >> SLICE_SHIFT;
     if (n > SLICES - 1) return NULL;
+    if (__atomic_load_n(&h->remote_hint, RELAXED) &&
+        __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
+        heap_collect_full(h); /* large blocks other threads freed: their spans come back */
     heap_purge(h, false);
     page *pg = span_alloc(h, (unsigned)n);
     if (pg == NULL) return NULL;

@@ -7,6 +7,7 @@
  * Scale: CARVE_TEST_SCALE multiplies the operations (make stress). */
 #include "carve/malloc.h"
 #include "carve_test.h"
+#include "os/os.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -153,12 +154,61 @@ START_TEST(threads_hand_blocks_to_each_other)
 }
 END_TEST
 
+/* A producer that only allocates large blocks, a consumer that frees them: the producer must
+ * get the spans back (through the remote frees), so the mapped memory stays bounded. */
+enum { PIPE = 64 };
+static void *pipe_slot[PIPE];
+static pthread_mutex_t pipe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pipe_cond = PTHREAD_COND_INITIALIZER;
+static int pipe_n;
+static long pipe_total;
+
+static void *consumer(void *arg)
+{
+    (void)arg;
+    for (long done = 0; done < pipe_total;) {
+        pthread_mutex_lock(&pipe_lock);
+        while (pipe_n == 0) pthread_cond_wait(&pipe_cond, &pipe_lock);
+        void *p = pipe_slot[--pipe_n];
+        pthread_cond_broadcast(&pipe_cond);
+        pthread_mutex_unlock(&pipe_lock);
+        carve_free(p);
+        done++;
+    }
+    return NULL;
+}
+
+START_TEST(remote_frees_of_large_blocks_come_back)
+{
+    pipe_total = 3000 * (long)test_scale();
+    size_t before = carve_os_mapped_bytes(), peak = before;
+    pthread_t c;
+    ck_assert_int_eq(pthread_create(&c, NULL, consumer, NULL), 0);
+    for (long i = 0; i < pipe_total; i++) {
+        void *p = carve_malloc(300000);
+        ck_assert_ptr_nonnull(p);
+        memset(p, 1, 64);
+        pthread_mutex_lock(&pipe_lock);
+        while (pipe_n == PIPE) pthread_cond_wait(&pipe_cond, &pipe_lock);
+        pipe_slot[pipe_n++] = p;
+        pthread_cond_broadcast(&pipe_cond);
+        pthread_mutex_unlock(&pipe_lock);
+        size_t now = carve_os_mapped_bytes();
+        if (now > peak) peak = now;
+    }
+    pthread_join(c, NULL);
+    /* at most 64 blocks in flight (20 MiB) plus slack; 3000 blocks would be 900 MiB */
+    ck_assert_msg(peak - before < ((size_t)128 << 20), "mapped grew by %zu bytes", peak - before);
+}
+END_TEST
+
 static Suite *malloc_threads_suite(void)
 {
     Suite *s = suite_create("malloc_threads");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, threads_hand_blocks_to_each_other);
+    tcase_add_test(tc, remote_frees_of_large_blocks_come_back);
     suite_add_tcase(s, tc);
     return s;
 }
