@@ -99,9 +99,11 @@ typedef struct page {
     uint64_t magic;          /* ceil(2^40 / block_size): offset -> index by one multiply  */
     uint8_t kind, cls, slices, in_full; /* in_full: atomic (remote frees read it)          */
     uint32_t offset;         /* large: user pointer = area + offset (over-aligned blocks) */
-    uint8_t *area;
+    uint8_t *area;           /* ---- the fields above are the fast paths': one cache line */
     struct page *prev, *next;
-} page;
+} __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
+
+_Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
 
 typedef struct segment {
     struct heap *heap;       /* atomic; 0 = abandoned (or huge)                           */
