@@ -111,6 +111,7 @@ typedef struct segment {
     uint32_t index;          /* pages: slice index of a descriptor (in pages[])           */
     uint64_t free_mask;      /* slices not in a page                                      */
     uint64_t dirty_mask;     /* free slices that may still hold committed memory          */
+    uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick     */
     uint64_t purge_at;       /* ns deadline for decommitting dirty slices, 0 = none       */
     uint64_t released_at;    /* ns time of the last page release                          */
     size_t huge_map;         /* huge: bytes mapped                                        */
@@ -475,19 +476,29 @@ static void segment_unmap(heap *h, segment *seg)
     carve_os_unmap(seg, SEG_SIZE);
 }
 
-/* Decommit the dirty free slices of seg. */
-static bool segment_purge(segment *seg)
+/* Decommit the free slices of seg in mask. */
+static bool segment_purge(segment *seg, uint64_t mask)
 {
-    uint64_t d = seg->dirty_mask & seg->free_mask;
+    uint64_t d = mask & seg->dirty_mask & seg->free_mask;
     bool any = d != 0;
+    seg->dirty_mask &= ~d;
+    seg->aged_mask &= ~d;
     while (d != 0) {
         unsigned s = carve_ctz64(d), e = s;
         while (e < SLICES && (d >> e & 1)) e++;
         carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
         d &= e >= 64 ? 0 : ~(uint64_t)0 << e;
     }
-    seg->dirty_mask = 0;
-    seg->purge_at = 0;
+    return any;
+}
+
+/* A purge tick of seg: decommit the slices that stayed free since the last tick (free for one
+ * to two delays), age the others, and schedule the next tick while any are dirty. */
+static bool segment_tick(segment *seg, uint64_t now)
+{
+    bool any = segment_purge(seg, seg->aged_mask);
+    seg->aged_mask = seg->dirty_mask;
+    seg->purge_at = seg->dirty_mask != 0 ? now + purge_delay_ns : 0;
     return any;
 }
 
@@ -513,8 +524,13 @@ static bool heap_purge(heap *h, bool force)
             if (next == 0 || unmap_at < next) next = unmap_at;
         }
         spare |= empty;
-        if (seg->purge_at != 0 && seg->purge_at <= now) any |= segment_purge(seg);
-        else if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
+        if (force) {
+            any |= segment_purge(seg, ~(uint64_t)0);
+            seg->purge_at = 0;
+        } else if (seg->purge_at != 0 && seg->purge_at <= now) {
+            any |= segment_tick(seg, now);
+        }
+        if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
         seg = after;
     }
     h->purge_at = next;
@@ -538,12 +554,16 @@ static heap *reclaim_one(heap *h);
 static page *span_alloc(heap *h, unsigned n)
 {
     for (int attempt = 0;; attempt++) {
+        /* First pass: slices that are still committed (dirty), so that freed memory is reused
+         * before untouched memory is touched; second pass: any free slices. */
+        for (int pass = 0; pass < 2; pass++)
         for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
-            int s = find_run(seg->free_mask, n);
+            int s = find_run(pass == 0 ? seg->free_mask & seg->dirty_mask : seg->free_mask, n);
             if (s < 0) continue;
             uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
             seg->free_mask &= ~bits;
             seg->dirty_mask &= ~bits;
+            seg->aged_mask &= ~bits;
             for (unsigned i = 0; i < n; i++) seg->slice_head[s + i] = (uint8_t)s;
             page *pg = &seg->pages[s];
             memset(pg, 0, sizeof *pg);
@@ -571,12 +591,13 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     seg->free_mask |= bits;
     seg->dirty_mask |= bits;
     if (purge_delay_ns == 0) {
-        segment_purge(seg);
+        segment_purge(seg, bits);
     } else {
-        /* The delay counts from the segment's last release: memory in active use is not
-         * decommitted between a free-all phase and the next allocation phase. */
+        /* Ticks every delay while dirty slices remain: a slice is decommitted once it stayed
+         * free through a whole tick interval, so memory reused soon after its release (a
+         * free-all phase followed by an allocation phase) is not decommitted in between. */
         seg->released_at = now_ns();
-        seg->purge_at = seg->released_at + purge_delay_ns;
+        if (seg->purge_at == 0) seg->purge_at = seg->released_at + purge_delay_ns;
         if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
     }
     if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
@@ -1147,8 +1168,11 @@ static bool is_freed(heap *h, const where *w, const block *b)
 /* The owner freed a block of pg and pg became empty, or was full: re-file or release it. */
 static CARVE_NOINLINE void free_local_unusual(heap *h, page *pg)
 {
-    if (pg->used == 0 && (pg->kind == PAGE_LARGE || h->queue[pg->cls].first != pg ||
-                          pg->next != NULL)) {
+    /* An empty page is kept only when it is the last page of a class of at most 1 KiB (so that
+     * an alloc/free loop does not take and give back a page each time); bigger blocks hold
+     * too much memory to keep idle. */
+    if (pg->used == 0 && (pg->kind == PAGE_LARGE || pg->block_size > DIRECT_MAX ||
+                          h->queue[pg->cls].first != pg || pg->next != NULL)) {
         int saved = errno;
         page_release(h, pg, true);
         errno = saved;
@@ -1283,6 +1307,7 @@ static bool grow_large_in_place(void *p, size_t size)
     if ((seg->free_mask & more) != more) return false;
     seg->free_mask &= ~more;
     seg->dirty_mask &= ~more;
+    seg->aged_mask &= ~more;
     for (unsigned i = s + pg->slices; i < s + n; i++) seg->slice_head[i] = (uint8_t)s;
     pg->slices = (uint8_t)n;
     pg->block_size = (uint32_t)(n * SLICE_SIZE);
