@@ -38,3 +38,6 @@ if(CARVE_VALGRIND_EXE AND EXISTS /usr/include/valgrind/memcheck.h)
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/valgrind/malloc_memcheck.sh $<TARGET_FILE:malloc_memcheck>)
   set_tests_properties(malloc.memcheck PROPERTIES LABELS nosan TIMEOUT 180)
 endif()
+
+# The free fast path's rejections, exhaustively, with misuse ignored (see the test's header).
+set_tests_properties(unit.malloc_interior PROPERTIES ENVIRONMENT "CARVE_ON_ERROR=ignore;CK_DEFAULT_TIMEOUT=300")

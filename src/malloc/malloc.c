@@ -81,7 +81,10 @@
 #define MAGIC_SHIFT 40
 #define ALL_SLICES  (~(uint64_t)1)         /* slices 1..63 */
 
-enum { PAGE_FREE = 0, PAGE_SMALL, PAGE_LARGE };
+/* Descriptor kinds. A page spanning several slices uses the descriptor of its first slice; the
+ * descriptors of its other slices say PAGE_TAIL, so the free fast path can take the descriptor
+ * of a pointer's own slice without looking up slice_head (a tail sends it to the slow path). */
+enum { PAGE_FREE = 0, PAGE_SMALL, PAGE_LARGE, PAGE_TAIL };
 enum { SEG_NORMAL = 1, SEG_HUGE, SEG_HUGE_CACHED };
 
 typedef struct block { uintptr_t next; uintptr_t mark; } block;
@@ -98,7 +101,8 @@ typedef struct page {
     uint32_t block_size;     /* for large pages: the whole span                           */
     uint64_t magic;          /* ceil(2^40 / block_size): offset -> index by one multiply  */
     uint8_t kind, cls, slices, in_full; /* in_full: atomic (remote frees read it)          */
-    uint32_t offset;         /* large: user pointer = area + offset (over-aligned blocks) */
+    uint32_t offset;         /* large: user pointer = area + offset (over-aligned blocks);
+                                small: bytes carved (capacity * block_size), atomic         */
     uint8_t *area;           /* ---- the fields above are the fast paths': one cache line */
     struct page *prev, *next;
 } __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
@@ -564,7 +568,10 @@ static page *span_alloc(heap *h, unsigned n)
             seg->free_mask &= ~bits;
             seg->dirty_mask &= ~bits;
             seg->aged_mask &= ~bits;
-            for (unsigned i = 0; i < n; i++) seg->slice_head[s + i] = (uint8_t)s;
+            for (unsigned i = 0; i < n; i++) {
+                seg->slice_head[s + i] = (uint8_t)s;
+                if (i > 0) seg->pages[s + i].kind = PAGE_TAIL;
+            }
             page *pg = &seg->pages[s];
             memset(pg, 0, sizeof *pg);
             pg->slices = (uint8_t)n;
@@ -585,7 +592,7 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
     uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
-    pg->kind = PAGE_FREE;
+    for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
     if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
     seg->free_mask |= bits;
@@ -632,6 +639,7 @@ static void page_extend(page *pg)
     }
     pg->free = enc((block *)first);
     __atomic_store_n(&pg->capacity, cap + n, RELAXED);
+    __atomic_store_n(&pg->offset, (cap + n) * bs, RELAXED);
 }
 
 static void page_collect(page *pg);
@@ -1246,11 +1254,15 @@ void carve_free(void *p)
         return;
     }
     segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
-    page *pg = page_of(seg, p);
+    page *pg = &seg->pages[(a >> SLICE_SHIFT) & (SLICES - 1)]; /* a tail fails the kind test */
     uintptr_t off = a - (uintptr_t)pg->area;
     block *b = p;
+    /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
+     * magic (off < 64 KiB here: the first slice of its page; see docs/malloc.md). */
+    uint64_t magic = pg->magic;
     if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL) ||
-        CARVE_UNLIKELY(((off * pg->magic) >> MAGIC_SHIFT) * pg->block_size != off) ||
+        CARVE_UNLIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic) ||
+        CARVE_UNLIKELY(off >= __atomic_load_n(&pg->offset, RELAXED)) ||
         CARVE_UNLIKELY(b->mark == mark_of(b))) {
         free_slow(p);
         return;
@@ -1308,7 +1320,10 @@ static bool grow_large_in_place(void *p, size_t size)
     seg->free_mask &= ~more;
     seg->dirty_mask &= ~more;
     seg->aged_mask &= ~more;
-    for (unsigned i = s + pg->slices; i < s + n; i++) seg->slice_head[i] = (uint8_t)s;
+    for (unsigned i = s + pg->slices; i < s + n; i++) {
+        seg->slice_head[i] = (uint8_t)s;
+        seg->pages[i].kind = PAGE_TAIL;
+    }
     pg->slices = (uint8_t)n;
     pg->block_size = (uint32_t)(n * SLICE_SIZE);
     return true;
@@ -1500,6 +1515,8 @@ size_t carve_malloc_check(void)
             if (!is_free && (pg->kind == PAGE_FREE || seg->slice_head[s] > s ||
                              seg->slice_head[s] + pg->slices <= s))
                 bad++;
+            uint8_t own = seg->pages[s].kind; /* a tail slice says so; a free one is free */
+            if (is_free ? own != PAGE_FREE : (seg->slice_head[s] != s) != (own == PAGE_TAIL)) bad++;
         }
     }
     return bad;
