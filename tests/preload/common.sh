@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/preload/common.sh: the harness every preload test sources.
 #
 # A test script defines workload(), which runs one real Debian program in the current directory,

@@ -3,8 +3,9 @@
 # that into an object file; both must be the same bytes as without the preload. The driver, cc1
 # and as all run on the preloaded allocator; cc1 is where the allocation happens.
 here=$(dirname "$(realpath "$0")")
-# shellcheck source=common.sh
+# shellcheck source=tests/preload/common.sh
 . "$here/common.sh"
+# shellcheck disable=SC2034 # read by preload_main in common.sh
 PRELOAD_EXPECT="[-_a-z0-9]*gcc[-.0-9]* cc1 [-_a-z0-9]*as"
 
 workload() {

@@ -4,8 +4,9 @@
 # the preload. Author, committer, dates and configuration are pinned, so even the commit hashes
 # agree between runs.
 here=$(dirname "$(realpath "$0")")
-# shellcheck source=common.sh
+# shellcheck source=tests/preload/common.sh
 . "$here/common.sh"
+# shellcheck disable=SC2034 # read by preload_main in common.sh
 PRELOAD_EXPECT="git"
 
 workload() {

@@ -3,8 +3,9 @@
 # PYTHONMALLOC=malloc so every object comes from the preloaded allocator, runs a multi-threaded
 # program (python_workload.py) and must print the same bytes as without the preload.
 here=$(dirname "$(realpath "$0")")
-# shellcheck source=common.sh
+# shellcheck source=tests/preload/common.sh
 . "$here/common.sh"
+# shellcheck disable=SC2034 # read by preload_main in common.sh
 PRELOAD_EXPECT="python3[.0-9]*"
 
 workload() {

@@ -4,8 +4,9 @@
 # the preload. SQLite takes all its memory from malloc (page cache included, with cache_size
 # raised), and asks malloc_usable_size for block sizes.
 here=$(dirname "$(realpath "$0")")
-# shellcheck source=common.sh
+# shellcheck source=tests/preload/common.sh
 . "$here/common.sh"
+# shellcheck disable=SC2034 # read by preload_main in common.sh
 PRELOAD_EXPECT="sqlite3"
 
 workload() {
