@@ -121,11 +121,14 @@ def main():
     missing = [w for w in workloads if (w, "carve") not in median]
 
     def verdict(x, limit):
-        return "not measured" if x is None else ("met" if x <= limit and not missing else "NOT met")
+        if missing:
+            return "NOT met"
+        return "not measured" if x is None else ("met" if x <= limit else "NOT met")
 
     print(f"- geometric mean of carve's time ratio to mimalloc: {fmt(time_gm)} "
           f"(target <= 1.0): {verdict(time_gm, 1.0)}")
-    print(f"- worst workload against the best of the four peers: {fmt(worst)}x on {worst_w} "
+    worst_text = "a failed run" if worst == math.inf else f"{fmt(worst)}x"
+    print(f"- worst workload against the best of the four peers: {worst_text} on {worst_w} "
           f"(target <= 1.3): {verdict(worst, 1.3)}")
     print(f"- geometric mean of carve's peak RSS ratio to mimalloc: {fmt(rss_gm)} "
           f"(target <= 1.0): {verdict(rss_gm, 1.0)}")
