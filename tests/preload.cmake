@@ -15,5 +15,12 @@ if(NOT CARVE_SANITIZE AND NOT CARVE_FUZZ)
                        $<TARGET_FILE:carve_malloc> $<TARGET_FILE:carve_preload_probe>)
       set_tests_properties(preload.${program} PROPERTIES LABELS nosan TIMEOUT 240)
     endforeach()
+    # the benchmark's workloads, small, as a correctness test (bench/malloc.cmake builds them)
+    if(TARGET carve-mbench)
+      add_test(NAME preload.mbench
+               COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/preload/mbench.sh $<TARGET_FILE:carve_malloc>
+                       $<TARGET_FILE:carve_preload_probe> $<TARGET_FILE:carve-mbench>)
+      set_tests_properties(preload.mbench PROPERTIES LABELS nosan TIMEOUT 240)
+    endif()
   endif()
 endif()

@@ -39,8 +39,10 @@ add_allocator glibc ""
 add_allocator jemalloc "$LIBDIR/libjemalloc.so.2"
 add_allocator tcmalloc "$LIBDIR/libtcmalloc_minimal.so.4"
 add_allocator mimalloc "$LIBDIR/libmimalloc.so.2"
+carve_version="carve not measured"
 if [ -f "$BUILD/libcarve-malloc.so" ]; then
   add_allocator carve "$(realpath "$BUILD/libcarve-malloc.so")"
+  carve_version="carve $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 else
   echo "malloc bench: NOTE: carve skipped, $BUILD/libcarve-malloc.so is not built (src/malloc missing?)" >&2
 fi
@@ -86,7 +88,7 @@ rm -rf "$scratch/work"
   echo "on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), Debian $(cat /etc/debian_version),"
   echo "glibc $(ldd --version | head -n1 | awk '{print $NF}'), jemalloc $(dpkg-query -W -f='${Version}' libjemalloc2 2>/dev/null)," \
        "tcmalloc $(dpkg-query -W -f='${Version}' libtcmalloc-minimal4 2>/dev/null), mimalloc $(dpkg-query -W -f='${Version}' libmimalloc2.0 2>/dev/null)," \
-       "carve $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
+       "${carve_version}."
   echo
   /usr/bin/python3 bench/malloc/report.py "$raw" "${names[@]}"
 } | tee "$report"

@@ -73,8 +73,6 @@ preload_check_probe() {
   for exe in "${expected[@]}"; do
     grep -q "^[^ ]*/$exe " "$probe" || preload_fail "no $exe process ran under the preload"
   done
-  echo "ok: $(wc -l <"$probe") processes ran on $(basename "$lib"); outputs identical" \
-       "($(wc -c <"$tmp/ref.stdout") bytes of stdout, $(find "$tmp/ref.out" -type f | wc -l) files)"
 }
 
 preload_main() {
@@ -96,4 +94,6 @@ preload_main() {
   preload_run got "$lib $probe_lib"
   preload_compare
   preload_check_probe
+  echo "ok: $(wc -l <"$tmp/got.probe") processes ran on $(basename "$lib"); outputs identical" \
+       "($(wc -c <"$tmp/ref.stdout") bytes of stdout, $(find "$tmp/ref.out" -type f | wc -l) files)"
 }
