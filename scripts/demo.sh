@@ -23,7 +23,6 @@ fi
 
 echo "== carve replay: every allocator on ${#traces[@]} traces (utilisation = peak live bytes / peak footprint)"
 "$carve" replay --timeout 1 "${traces[@]}" | tee "$out/replay.txt"
-"$carve" replay --timeout 1 --format csv "${traces[@]}" >"$out/replay.csv" 2>/dev/null || true
 
 # Heap maps: every allocator that can walk its blocks, on a CS:APP trace and a recording.
 walkers=$("$carve" map --help | sed -n 's/^  allocators with a walk://p')
