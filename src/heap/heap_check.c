@@ -1,0 +1,192 @@
+/*
+ * src/heap/heap_check.c: the region heap's three views: carve_heap_check (every invariant listed
+ * in heap.c, counted), carve_heap_walk (blocks in address order) and carve_heap_stats.
+ *
+ * All three are O(blocks + free-list entries) and only read the heap. The checker never
+ * follows a pointer it has not first found inside a region, so a damaged heap gives a count,
+ * not a crash; a walk stops at the first damaged header of a region.
+ */
+#include "heap/heap_internal.h"
+
+typedef struct walk_sums {
+    size_t used, free, free_blocks, requested, largest_free;
+} walk_sums;
+
+/* Check one region's blocks and epilogue; add its sums. */
+static size_t check_region(const carve_heap *h, const region *r, walk_sums *sum)
+{
+    size_t bad = 0;
+    if (r->first < r->mem || r->end + HDR > r->mem_end || r->first >= r->end ||
+        ((r->first + HDR) & (h->align - 1)) != 0 || ((r->end + HDR) & (h->align - 1)) != 0)
+        return 1;
+    bool prev_free = false;
+    uintptr_t x = r->first;
+    while (x < r->end) {
+        uint64_t w = *word_at(x);
+        size_t size = w_size(w);
+        if (!w_valid(h, x, w) || size < h->min_block || (size & (h->align - 1)) != 0 ||
+            size > r->end - x)
+            return bad + 1; /* cannot go on: the next block is unknown */
+        bad += ((w & F_PREV_FREE) != 0) != prev_free;
+        if (w_used(w)) {
+            bad += w_slack(w) > usable_of(w);
+            sum->used += size;
+            sum->requested += usable_of(w) - w_slack(w);
+        } else {
+            bad += *word_at(x + size - HDR) != (w & ~F_PREV_FREE); /* footer */
+            bad += w_slack(w) != 0;
+            bad += h->coalesce && prev_free;                       /* two free neighbours */
+            sum->free += size;
+            sum->free_blocks++;
+            if (size > sum->largest_free) sum->largest_free = size;
+        }
+        prev_free = !w_used(w);
+        x += size;
+    }
+    uint64_t e = *word_at(r->end);
+    bad += x != r->end || !w_valid(h, r->end, e) || w_size(e) != 0 || !w_used(e) ||
+           ((e & F_PREV_FREE) != 0) != prev_free;
+    return bad;
+}
+
+/* Is b a free block of this heap (inside a region, sound header and footer)? *hint is the region
+ * of the previous answer, tried first (list neighbours are usually in one region). */
+static bool is_free_block(const carve_heap *h, const fblock *b, const region **hint)
+{
+    uintptr_t a = (uintptr_t)b;
+    const region *r = *hint;
+    if (r == NULL || a < r->first || a >= r->end) {
+        r = NULL;
+        for (const region *q = h->regions; q != NULL && r == NULL; q = q->next)
+            if (a >= q->first && a < q->end) r = q;
+    }
+    if (r == NULL || ((a + HDR) & (h->align - 1)) != 0) return false;
+    *hint = r;
+    uint64_t w = b->head;
+    size_t size = w_size(w);
+    return w_valid(h, a, w) && !w_used(w) && size >= h->min_block && size <= r->end - a &&
+           *word_at(a + size - HDR) == (w & ~F_PREV_FREE);
+}
+
+/* Check one NULL-terminated list: sound links, free blocks, the right slot (or the list's
+ * order), at most `limit` entries. Adds its length to *count. */
+static size_t check_list(const carve_heap *h, const fblock *head, long slot, size_t limit, size_t *count,
+                         const fblock **last, bool *saw_rover)
+{
+    size_t bad = 0;
+    const fblock *prev = NULL;
+    const region *hint = NULL;
+    for (const fblock *b = head; b != NULL; prev = b, b = b->next) {
+        if (++*count > limit) return bad + 1; /* longer than the free blocks: a cycle or a stray */
+        if (!is_free_block(h, b, &hint)) return bad + 1;
+        bad += b->prev != prev;
+        if (b == h->rover) *saw_rover = true;
+        if (slot >= 0) {
+            bad += heap_index_slot(h, w_size(b->head)) != (unsigned)slot;
+        } else if (prev != NULL) {
+            size_t sp = w_size(prev->head), sb = w_size(b->head);
+            switch (h->order) {
+            case CARVE_ORDER_ADDRESS: bad += !(prev < b); break;
+            case CARVE_ORDER_SIZE_ASC: bad += !(sp < sb || (sp == sb && prev < b)); break;
+            case CARVE_ORDER_SIZE_DESC: bad += !(sp > sb || (sp == sb && prev < b)); break;
+            default: break;
+            }
+        }
+    }
+    if (last != NULL) *last = prev;
+    return bad;
+}
+
+static size_t check_index(const carve_heap *h, size_t free_blocks)
+{
+    size_t bad = 0, count = 0;
+    bool saw_rover = false;
+    if (h->fit <= CARVE_FIT_WORST) {
+        const fblock *last = NULL;
+        bad += check_list(h, h->head, -1, free_blocks, &count, &last, &saw_rover);
+        bad += last != h->tail;
+        bad += h->rover != NULL && !saw_rover;
+        bad += h->fit != CARVE_FIT_NEXT && h->rover != NULL;
+        bad += h->top_map != 0;
+    } else {
+        for (unsigned i = 0; i < h->nlists; i++) {
+            bad += check_list(h, h->lists[i], (long)i, free_blocks, &count, NULL, &saw_rover);
+            bool bit;
+            if (h->fit == CARVE_FIT_TLSF)
+                bit = (h->sl_map[i / TLSF_SL] >> (i % TLSF_SL)) & 1u;
+            else
+                bit = (h->top_map >> i) & 1u;
+            bad += bit != (h->lists[i] != NULL);
+        }
+        if (h->fit == CARVE_FIT_TLSF) {
+            for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++)
+                bad += (((h->top_map >> fl) & 1u) != 0) != (h->sl_map[fl] != 0);
+            bad += (h->top_map >> TLSF_FL_MAX) != 0;
+        } else {
+            bad += (h->top_map >> SEG_CLASSES) != 0;
+        }
+        bad += h->head != NULL || h->rover != NULL;
+    }
+    bad += count != free_blocks; /* with distinct, sound entries: each free block exactly once */
+    return bad;
+}
+
+CARVE_API size_t carve_heap_check(const carve_heap *h)
+{
+    if (h == NULL) return 1;
+    size_t bad = 0, capacity = h->control;
+    walk_sums sum = {0};
+    uintptr_t prev_end = 0;
+    for (const region *r = h->regions; r != NULL; r = r->next) {
+        bad += r->mem < prev_end; /* sorted, disjoint */
+        prev_end = r->mem_end;
+        capacity += r->mem_end - r->mem;
+        bad += check_region(h, r, &sum);
+    }
+    bad += capacity != h->capacity;
+    bad += sum.used != h->used_bytes;
+    bad += sum.free != h->free_bytes;
+    bad += sum.free_blocks != h->free_blocks;
+    bad += sum.requested != h->requested;
+    bad += h->peak_requested < h->requested;
+    bad += h->used_bytes + h->free_bytes > h->capacity;
+    bad += check_index(h, sum.free_blocks);
+    return bad;
+}
+
+CARVE_API void carve_heap_walk(const carve_heap *h, carve_walk_fn fn, void *ctx)
+{
+    if (h == NULL || fn == NULL) return;
+    for (const region *r = h->regions; r != NULL; r = r->next) {
+        for (uintptr_t x = r->first; x < r->end;) {
+            uint64_t w = *word_at(x);
+            size_t size = w_size(w);
+            if (!w_valid(h, x, w) || size < h->min_block || size > r->end - x) break;
+            carve_block_info info = {.start = x, .size = size, .used = w_used(w),
+                                     .payload = w_used(w) ? usable_of(w) : 0};
+            fn(ctx, &info);
+            x += size;
+        }
+    }
+}
+
+static void largest_free(void *ctx, const carve_block_info *b)
+{
+    size_t *largest = ctx;
+    if (!b->used && b->size > *largest) *largest = b->size;
+}
+
+CARVE_API void carve_heap_stats(const carve_heap *h, carve_stats *out)
+{
+    if (h == NULL || !carve_stats_begin(out)) return;
+    out->capacity = h->capacity;
+    out->used = h->used_bytes;
+    out->free = h->free_bytes;
+    out->free_blocks = h->free_blocks;
+    carve_heap_walk(h, largest_free, &out->largest_free);
+    out->requested = h->requested;
+    out->peak_requested = h->peak_requested;
+    out->allocs = h->allocs;
+    out->frees = h->frees;
+    out->failed = h->failed;
+}

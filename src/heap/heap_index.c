@@ -1,0 +1,254 @@
+/*
+ * src/heap/heap_index.c: where the region heap finds free blocks, one index per policy.
+ *
+ * FIRST, NEXT, BEST, WORST keep every free block on one doubly linked list whose order is
+ * cfg->order:
+ *   LIFO       a freed block goes to the front           insert O(1)
+ *   FIFO       a freed block goes to the back            insert O(1)
+ *   ADDRESS    ascending block address                   insert O(n)
+ *   SIZE_ASC   ascending size, ties by ascending address insert O(n)
+ *   SIZE_DESC  descending size, ties by ascending address insert O(n)
+ * and search it, in list order, for:
+ *   FIRST  the first block that fits; NEXT  the same, starting at the roving pointer (the block
+ *   the previous search ended on) and wrapping once; BEST  a smallest fitting block (the first of
+ *   equals); WORST  a largest block (the first of equals), if it fits. Search is O(n).
+ * When an allocation splits a block, the remainder (the high part) keeps the block's place in a
+ * LIFO, FIFO or ADDRESS list and is re-inserted by size in the SIZE orders.
+ *
+ * SEGREGATED (seed 000): class c holds the free blocks of size [min_block * 2^c,
+ * min_block * 2^(c+1)), each a LIFO list. A request searches its own class first fit, then takes
+ * the head of the next non-empty class above (found through a bitmap), which always fits.
+ *
+ * TLSF (Masmano et al.): lists indexed by (fl, sl): sizes below 16 units of G map linearly to
+ * fl 0; above, fl is the position of the top bit and sl the next 4 bits, so each power-of-two
+ * range is cut into 16 lists. Two bitmap levels find the first non-empty list at or above a
+ * class in O(1). A request first looks at the head of its own class (a block there may fit);
+ * otherwise it rounds up to the next class boundary, where every block fits: O(1), whatever the
+ * heap holds.
+ */
+#include "heap/heap_internal.h"
+
+size_t heap_index_lists(carve_fit fit)
+{
+    if (fit == CARVE_FIT_SEGREGATED) return SEG_CLASSES;
+    if (fit == CARVE_FIT_TLSF) return (size_t)TLSF_FL_MAX * TLSF_SL;
+    return 0;
+}
+
+static bool is_list_policy(const carve_heap *h) { return h->fit <= CARVE_FIT_WORST; }
+
+/* ---- class mappings ---------------------------------------------------------------------- */
+
+static unsigned seg_class(const carve_heap *h, size_t size)
+{
+    unsigned c = carve_log2_floor(size) - carve_log2_floor(h->min_block);
+    return c < SEG_CLASSES ? c : SEG_CLASSES - 1;
+}
+
+CARVE_INLINE void tlsf_map(const carve_heap *h, size_t size, unsigned *fl, unsigned *sl)
+{
+    size_t u = size >> h->align_log2;
+    if (u < TLSF_SL) {
+        *fl = 0;
+        *sl = (unsigned)u;
+        return;
+    }
+    unsigned f = carve_log2_floor(u);
+    *fl = f - TLSF_SL_LOG2 + 1;
+    *sl = (unsigned)(u >> (f - TLSF_SL_LOG2)) - TLSF_SL;
+}
+
+unsigned heap_index_slot(const carve_heap *h, size_t size)
+{
+    if (h->fit == CARVE_FIT_SEGREGATED) return seg_class(h, size);
+    unsigned fl, sl;
+    tlsf_map(h, size, &fl, &sl);
+    return fl * TLSF_SL + sl;
+}
+
+/* ---- the single list of FIRST/NEXT/BEST/WORST ---------------------------------------------- */
+
+static bool list_before(const carve_heap *h, const fblock *a, const fblock *b)
+{
+    size_t sa = w_size(a->head), sb = w_size(b->head);
+    switch (h->order) {
+    case CARVE_ORDER_SIZE_ASC: return sa < sb || (sa == sb && a < b);
+    case CARVE_ORDER_SIZE_DESC: return sa > sb || (sa == sb && a < b);
+    default: return a < b;
+    }
+}
+
+static void list_link_before(carve_heap *h, fblock *b, fblock *at) /* at NULL: append */
+{
+    b->next = at;
+    b->prev = at != NULL ? at->prev : h->tail;
+    if (b->prev != NULL) b->prev->next = b;
+    else h->head = b;
+    if (at != NULL) at->prev = b;
+    else h->tail = b;
+}
+
+static void list_insert(carve_heap *h, fblock *b)
+{
+    switch (h->order) {
+    case CARVE_ORDER_LIFO: list_link_before(h, b, h->head); return;
+    case CARVE_ORDER_FIFO: list_link_before(h, b, NULL); return;
+    default: break;
+    }
+    if (h->tail != NULL && list_before(h, h->tail, b)) {
+        list_link_before(h, b, NULL);
+        return;
+    }
+    fblock *at = h->head;
+    while (at != NULL && list_before(h, at, b)) at = at->next;
+    list_link_before(h, b, at);
+}
+
+static void list_remove(carve_heap *h, fblock *b)
+{
+    if (b->prev != NULL) b->prev->next = b->next;
+    else h->head = b->next;
+    if (b->next != NULL) b->next->prev = b->prev;
+    else h->tail = b->prev;
+    if (h->rover == b) h->rover = b->next;
+}
+
+static fblock *list_find(carve_heap *h, size_t size)
+{
+    fblock *pick = NULL;
+    switch (h->fit) {
+    case CARVE_FIT_FIRST:
+        for (fblock *b = h->head; b != NULL; b = b->next)
+            if (w_size(b->head) >= size) return b;
+        return NULL;
+    case CARVE_FIT_NEXT: {
+        fblock *start = h->rover != NULL ? h->rover : h->head;
+        for (fblock *b = start; b != NULL; b = b->next)
+            if (w_size(b->head) >= size) return h->rover = b;
+        for (fblock *b = h->head; b != start; b = b->next)
+            if (w_size(b->head) >= size) return h->rover = b;
+        return NULL;
+    }
+    case CARVE_FIT_BEST:
+        for (fblock *b = h->head; b != NULL; b = b->next) {
+            size_t s = w_size(b->head);
+            if (s < size || (pick != NULL && s >= w_size(pick->head))) continue;
+            pick = b;
+            if (s == size || h->order == CARVE_ORDER_SIZE_ASC) break;
+        }
+        return pick;
+    default: /* CARVE_FIT_WORST */
+        for (fblock *b = h->head; b != NULL; b = b->next) {
+            if (pick == NULL || w_size(b->head) > w_size(pick->head)) pick = b;
+            if (h->order == CARVE_ORDER_SIZE_DESC) break;
+        }
+        return pick != NULL && w_size(pick->head) >= size ? pick : NULL;
+    }
+}
+
+/* ---- the class lists of SEGREGATED and TLSF ----------------------------------------------- */
+
+static void class_insert(carve_heap *h, fblock *b, unsigned slot)
+{
+    b->prev = NULL;
+    b->next = h->lists[slot];
+    if (b->next != NULL) b->next->prev = b;
+    h->lists[slot] = b;
+    if (h->fit == CARVE_FIT_TLSF) {
+        h->sl_map[slot / TLSF_SL] |= (uint16_t)(1u << (slot % TLSF_SL));
+        h->top_map |= (uint64_t)1 << (slot / TLSF_SL);
+    } else {
+        h->top_map |= (uint64_t)1 << slot;
+    }
+}
+
+static void class_remove(carve_heap *h, fblock *b, unsigned slot)
+{
+    if (b->prev != NULL) b->prev->next = b->next;
+    else h->lists[slot] = b->next;
+    if (b->next != NULL) b->next->prev = b->prev;
+    if (h->lists[slot] != NULL) return;
+    if (h->fit == CARVE_FIT_TLSF) {
+        unsigned fl = slot / TLSF_SL;
+        h->sl_map[fl] &= (uint16_t)~(1u << (slot % TLSF_SL));
+        if (h->sl_map[fl] == 0) h->top_map &= ~((uint64_t)1 << fl);
+    } else {
+        h->top_map &= ~((uint64_t)1 << slot);
+    }
+}
+
+static fblock *seg_find(carve_heap *h, size_t size)
+{
+    unsigned c = seg_class(h, size);
+    for (fblock *b = h->lists[c]; b != NULL; b = b->next)
+        if (w_size(b->head) >= size) return b;
+    uint64_t above = c + 1 < 64 ? h->top_map & (~(uint64_t)0 << (c + 1)) : 0;
+    return above != 0 ? h->lists[carve_ctz64(above)] : NULL;
+}
+
+static fblock *tlsf_find(carve_heap *h, size_t size)
+{
+    unsigned fl, sl;
+    tlsf_map(h, size, &fl, &sl);
+    fblock *b = h->lists[fl * TLSF_SL + sl];
+    if (b != NULL && w_size(b->head) >= size) return b;
+    /* round up to the next class: everything in it and above fits */
+    size_t u = size >> h->align_log2;
+    if (u >= TLSF_SL) {
+        u += ((size_t)1 << (carve_log2_floor(u) - TLSF_SL_LOG2)) - 1;
+        tlsf_map(h, u << h->align_log2, &fl, &sl);
+    } else {
+        sl++;
+    }
+    if (sl >= TLSF_SL) { fl++; sl = 0; }
+    if (fl >= TLSF_FL_MAX) return NULL;
+    uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
+    if (sl_bits == 0) {
+        uint64_t fl_bits = fl + 1 < 64 ? h->top_map & (~(uint64_t)0 << (fl + 1)) : 0;
+        if (fl_bits == 0) return NULL;
+        fl = carve_ctz64(fl_bits);
+        sl_bits = h->sl_map[fl];
+    }
+    return h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)];
+}
+
+/* ---- the interface ------------------------------------------------------------------------ */
+
+void heap_index_insert(carve_heap *h, fblock *b)
+{
+    if (is_list_policy(h)) list_insert(h, b);
+    else class_insert(h, b, heap_index_slot(h, w_size(b->head)));
+}
+
+void heap_index_remove(carve_heap *h, fblock *b)
+{
+    if (is_list_policy(h)) list_remove(h, b);
+    else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
+}
+
+void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
+{
+    bool keep_place = is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC &&
+                      h->order != CARVE_ORDER_SIZE_DESC;
+    if (!keep_place) {
+        bool rove = h->rover == b;
+        heap_index_remove(h, b);
+        heap_index_insert(h, rest);
+        if (rove) h->rover = rest;
+        return;
+    }
+    rest->next = b->next;
+    rest->prev = b->prev;
+    if (rest->prev != NULL) rest->prev->next = rest;
+    else h->head = rest;
+    if (rest->next != NULL) rest->next->prev = rest;
+    else h->tail = rest;
+    if (h->rover == b) h->rover = rest;
+}
+
+fblock *heap_index_find(carve_heap *h, size_t size)
+{
+    if (is_list_policy(h)) return list_find(h, size);
+    if (h->fit == CARVE_FIT_SEGREGATED) return seg_find(h, size);
+    return tlsf_find(h, size);
+}
