@@ -29,13 +29,18 @@ int lab_arena_open(lab_arena *a, size_t reserve, size_t granule)
     return 0;
 }
 
-void lab_arena_close(lab_arena *a)
+void lab_arena_close_spares(lab_arena *a)
 {
     while (a->spare != NULL) {
         lab_chunk *c = a->spare;
         a->spare = c->next;
         free(c);
     }
+}
+
+void lab_arena_close(lab_arena *a)
+{
+    lab_arena_close_spares(a);
     if (a->base != NULL) carve_os_unmap(a->base, a->reserved);
     *a = (lab_arena){0};
 }
@@ -56,7 +61,8 @@ void *lab_arena_grow(void *ctx, size_t min_bytes, size_t *got)
         }
     }
     if (mem == NULL) {
-        if (bytes > a->reserved - a->top) return NULL;
+        if (a->align_pow2 && bytes >= 4096 && carve_is_pow2(bytes)) a->top = carve_align_up(a->top, bytes);
+        if (a->top > a->reserved || bytes > a->reserved - a->top) return NULL;
         mem = a->base + a->top;
         a->top += bytes;
     }

@@ -32,11 +32,15 @@ typedef struct lab_arena {
     size_t reserved, top;        /* bytes reserved; bytes handed out from base          */
     size_t granted, peak;        /* bytes held by the allocator now; their high-water  */
     size_t granule;              /* requests are rounded up to this (a power of two)    */
+    bool align_pow2;             /* a power-of-two request of a page or more is aligned to
+                                    its size (slabs); the gap is address space only      */
     struct lab_chunk *spare;     /* chunks given back, for reuse                        */
 } lab_arena;
 
 int lab_arena_open(lab_arena *a, size_t reserve, size_t granule);
 void lab_arena_close(lab_arena *a);
+/* Forget the chunks given back (before the arena is reused from its start). */
+void lab_arena_close_spares(lab_arena *a);
 /* carve_grow_fn over a lab_arena (ctx). */
 void *lab_arena_grow(void *ctx, size_t min_bytes, size_t *got);
 /* The release callback of the slab config over a lab_arena. */
