@@ -1,6 +1,6 @@
 # tests/lab.cmake: the lab's tests. The unit tests link the lab's engine; the command tests run
 # build/carve through tests/lab/*.sh.
-foreach(t lab_replay lab_sim lab_map)
+foreach(t lab_replay lab_sim lab_map lab_simheap)
   if(TARGET test_unit_${t})
     target_link_libraries(test_unit_${t} PRIVATE carve_lab)
   endif()
@@ -19,3 +19,6 @@ foreach(t lab_replay lab_map)
     target_include_directories(test_unit_${t} PRIVATE ${PROJECT_SOURCE_DIR}/tests/lab)
   endif()
 endforeach()
+if(EXISTS ${PROJECT_SOURCE_DIR}/src/heap AND EXISTS ${PROJECT_SOURCE_DIR}/src/buddy.c)
+  add_test(NAME lab.map_cli COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/map_cli.sh $<TARGET_FILE:carve_cli>)
+endif()

@@ -23,7 +23,8 @@ static void usage(FILE *out)
             "  -P PERCENT       percentage of random operations that allocate (50)\n"
             "  -A LIST          the operations instead: +SIZE allocates, -INDEX frees ptr[INDEX]\n"
             "  -c               compute the answers\n"
-            "  --min-split N    carve's heap-compatible mode: split only when N or more bytes remain\n");
+            "  --min-split N    split a chunk only when N or more bytes would remain\n"
+            "  --carve-heap     place blocks exactly as carve_heap does (give -H 8 -a 16 for its defaults)\n");
 }
 
 int lab_cmd_sim(int argc, char **argv)

@@ -77,7 +77,8 @@ typedef struct heap {
     size_t nfree, cap;
     chunk *used;          /* the address -> size map of handed-out chunks */
     size_t nused, ucap;
-    size_t rover;         /* NEXT: where the previous search stopped */
+    size_t rover;         /* NEXT: where the previous search stopped (an index)          */
+    long rover_addr;      /* --carve-heap NEXT: the chunk it stopped on (-1: the head)    */
 } heap;
 
 static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
@@ -104,6 +105,8 @@ static void list_insert(heap *h, size_t at, chunk c)
 
 static void list_remove(heap *h, size_t at)
 {
+    if (h->rover_addr == h->free_list[at].addr) /* the rover moves on to the successor */
+        h->rover_addr = at + 1 < h->nfree ? h->free_list[at + 1].addr : -1;
     memmove(&h->free_list[at], &h->free_list[at + 1], (h->nfree - at - 1) * sizeof *h->free_list);
     h->nfree--;
 }
@@ -125,17 +128,57 @@ static void list_sort(heap *h, bool by_addr, bool descending)
     }
 }
 
+/* --carve-heap: where c goes in the list (by order; size ties by address). */
+static size_t heap_position(const heap *h, chunk c)
+{
+    sim_order o = h->c->order;
+    if (o == SIM_INSERT_FRONT) return 0;
+    if (o == SIM_INSERT_BACK) return h->nfree;
+    size_t i = 0;
+    for (; i < h->nfree; i++) {
+        chunk e = h->free_list[i];
+        bool before = o == SIM_ADDRSORT      ? e.addr < c.addr
+                      : o == SIM_SIZESORT_UP ? e.size < c.size || (e.size == c.size && e.addr < c.addr)
+                                             : e.size > c.size || (e.size == c.size && e.addr < c.addr);
+        if (!before) break;
+    }
+    return i;
+}
+
+static long round_up(long n, long a) { return a > 0 && n % a != 0 ? n + a - n % a : n; }
+
+static long min_split(const sim_config *c)
+{
+    if (c->min_split > 0) return c->min_split;
+    return c->carve_heap ? round_up(4 * c->header, c->align) : 0;
+}
+
+/* The chunk at index i of the list, to search in the order the policy walks it. */
+static size_t search_index(const heap *h, size_t k, size_t start)
+{
+    return h->c->policy == SIM_NEXT ? (start + k) % h->nfree : k;
+}
+
 /* Returns the address, or -1; *searched = the list elements looked at. */
 static long sim_malloc(heap *h, long size, long *searched)
 {
     const sim_config *c = h->c;
-    if (c->align > 0 && size % c->align != 0) size += c->align - size % c->align;
-    size += c->header;
+    if (c->carve_heap) {
+        size = round_up(size + c->header, c->align);
+        if (size < min_split(c)) size = min_split(c);
+    } else {
+        size = round_up(size, c->align) + c->header;
+    }
     long best_size = c->policy == SIM_BEST ? c->size + 1 : -1;
-    size_t best = SIZE_MAX, n = h->nfree;
+    size_t best = SIZE_MAX, n = h->nfree, start = h->rover % (n ? n : 1);
+    if (c->carve_heap) {
+        start = 0;
+        for (size_t i = 0; i < n; i++)
+            if (h->free_list[i].addr == h->rover_addr) start = i;
+    }
     *searched = 0;
     for (size_t k = 0; k < n; k++) {
-        size_t i = c->policy == SIM_NEXT ? (h->rover + k) % n : k;
+        size_t i = search_index(h, k, start);
         long esize = h->free_list[i].size;
         ++*searched;
         if (esize < size) continue;
@@ -147,16 +190,46 @@ static long sim_malloc(heap *h, long size, long *searched)
     }
     if (best == SIZE_MAX) return -1;
     long addr = h->free_list[best].addr;
-    if (best_size > size && !(c->min_split > 0 && best_size - size < c->min_split)) {
-        h->free_list[best] = (chunk){addr + size, best_size - size};
+    h->rover = best;
+    h->rover_addr = addr;
+    if (best_size > size && !(min_split(c) > 0 && best_size - size < min_split(c))) {
+        chunk rest = {addr + size, best_size - size};
+        h->free_list[best] = rest;
+        if (h->rover_addr == addr) h->rover_addr = rest.addr;
+        if (c->carve_heap && (c->order == SIM_SIZESORT_UP || c->order == SIM_SIZESORT_DOWN)) {
+            long rover = h->rover_addr;
+            list_remove(h, best);
+            list_insert(h, heap_position(h, rest), rest);
+            h->rover_addr = rover;
+        }
     } else {
         size = best_size;
         list_remove(h, best);
     }
-    h->rover = best;
     h->used = grow_array(h->used, &h->ucap, h->nused + 1, sizeof *h->used);
     h->used[h->nused++] = (chunk){addr, size};
     return addr;
+}
+
+/* --carve-heap: free with carve_heap's coalescing (physical neighbours) and insertion. */
+static void heap_free(heap *h, chunk c)
+{
+    if (h->c->coalesce) {
+        for (size_t i = 0; i < h->nfree; i++)
+            if (h->free_list[i].addr == c.addr + c.size) {
+                c.size += h->free_list[i].size;
+                list_remove(h, i);
+                break;
+            }
+        for (size_t i = 0; i < h->nfree; i++)
+            if (h->free_list[i].addr + h->free_list[i].size == c.addr) {
+                c.addr = h->free_list[i].addr;
+                c.size += h->free_list[i].size;
+                list_remove(h, i);
+                break;
+            }
+    }
+    list_insert(h, heap_position(h, c), c);
 }
 
 static int sim_free(heap *h, long addr)
@@ -166,6 +239,10 @@ static int sim_free(heap *h, long addr)
     if (u == h->nused) return -1;
     chunk c = h->used[u];
     h->used[u] = h->used[--h->nused];
+    if (h->c->carve_heap) {
+        heap_free(h, c);
+        return 0;
+    }
     switch (h->c->order) {
     case SIM_INSERT_FRONT: list_insert(h, 0, c); break;
     case SIM_INSERT_BACK: list_insert(h, h->nfree, c); break;
@@ -231,6 +308,7 @@ int sim_parse_args(int argc, char **argv, sim_config *c, char *err, size_t errle
         {"numOps", required_argument, NULL, 'n'},    {"range", required_argument, NULL, 'r'},
         {"percentAlloc", required_argument, NULL, 'P'}, {"allocList", required_argument, NULL, 'A'},
         {"compute", no_argument, NULL, 'c'},         {"min-split", required_argument, NULL, 'm'},
+        {"carve-heap", no_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     sim_config_default(c);
@@ -251,6 +329,7 @@ int sim_parse_args(int argc, char **argv, sim_config *c, char *err, size_t errle
         case 'm': target = &c->min_split; break;
         case 'C': c->coalesce = true; break;
         case 'c': c->compute = true; break;
+        case 'K': c->carve_heap = true; break;
         case 'A': c->ops = optarg; break;
         case 'p': {
             int k = find_name(optarg, policy_names, 4);
@@ -276,6 +355,7 @@ int sim_parse_args(int argc, char **argv, sim_config *c, char *err, size_t errle
     if (optind < argc) return snprintf(err, errlen, "unexpected argument '%s'", argv[optind]), -1;
     if (c->align == 0 || c->align < -1) return snprintf(err, errlen, "alignment must be -1 (none) or positive"), -1;
     if (c->percent <= 0) return snprintf(err, errlen, "percentAlloc must be positive"), -1;
+    if (c->carve_heap && c->align <= 0) return snprintf(err, errlen, "--carve-heap needs an alignment (-a)"), -1;
     if (c->size < 0 || c->header < 0 || c->range < 0 || c->min_split < 0)
         return snprintf(err, errlen, "sizes must not be negative"), -1;
     return 0;
@@ -290,6 +370,7 @@ static void print_header(const sim_config *c, FILE *out)
             c->seed, c->size, c->base, c->header, c->align, policy_names[c->policy], order_names[c->order],
             c->coalesce ? "True" : "False", c->numops, c->range, c->percent, c->ops, c->compute ? "True" : "False");
     if (c->min_split > 0) fprintf(out, "minSplit %ld\n", c->min_split);
+    if (c->carve_heap) fprintf(out, "carveHeap True\n");
     fputc('\n', out);
 }
 
@@ -323,8 +404,9 @@ static int run_list(heap *h, FILE *out, char *err, size_t errlen)
             else fprintf(out, " returned ?\n");
         } else {
             /* malloc.py skips an index beyond the number of successful allocations (and fails
-             * on the index of a failed one; here it is skipped too). */
-            if ((size_t)v >= nok || (size_t)v >= np || p[v] == -1) {
+             * on the index of a failed one; here it is skipped too). --carve-heap skips only
+             * what was never allocated. */
+            if ((!c->carve_heap && (size_t)v >= nok) || (size_t)v >= np || p[v] == -1) {
                 fprintf(out, "Invalid Free: Skipping\n");
                 continue;
             }
@@ -387,7 +469,7 @@ static void run_random(heap *h, FILE *out)
 
 int sim_run(const sim_config *c, FILE *out, char *err, size_t errlen)
 {
-    heap h = {.c = c};
+    heap h = {.c = c, .rover_addr = -1};
     list_insert(&h, 0, (chunk){c->base, c->size});
     print_header(c, out);
     int rc = 0;

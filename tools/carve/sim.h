@@ -6,9 +6,18 @@
  * alignment, adds the header, and takes the chunk the policy picks (splitting off the rest); a
  * free puts the chunk back where the list order says, and with coalescing merges neighbours that
  * sit next to each other in the list. Extensions beyond malloc.py (documented in docs/lab.md):
- * the NEXT policy (first fit from where the previous search stopped), and a heap-compatible mode
- * (min_split > 0) in which a chunk is split only when the rest is at least min_split bytes, as
- * carve_heap does; the whole chunk is handed out otherwise.
+ * the NEXT policy (first fit from where the previous search stopped), --min-split N (a chunk is
+ * split only when at least N bytes would remain; otherwise it is handed out whole), and
+ * --carve-heap, which makes the simulator place blocks exactly as carve_heap does (docs/lab.md):
+ *   - a request of n bytes needs max(min split, align_up(n + header, alignment)) bytes (the
+ *     header is added before rounding; malloc.py rounds n first), the min split defaulting to
+ *     align_up(4 * header, alignment);
+ *   - the remainder of a split keeps its chunk's place, except in the SIZESORT orders, where it
+ *     is re-inserted; ties in the SIZESORT orders go by address;
+ *   - NEXT resumes at the chunk the previous search ended on (or its successor in the list when
+ *     that chunk left the list), and wraps once;
+ *   - -C merges a freed chunk with the free chunks physically next to it, whatever the list
+ *     order, and inserts the result by the list order.
  */
 #ifndef CARVE_LAB_SIM_H
 #define CARVE_LAB_SIM_H
@@ -27,6 +36,7 @@ typedef struct sim_config {
     long numops, range, percent;
     const char *ops;                       /* "+10,-0,..." or "" for random operations */
     long min_split;                        /* 0: malloc.py's exact splitting */
+    bool carve_heap;                       /* place as carve_heap does */
 } sim_config;
 
 void sim_config_default(sim_config *c);
