@@ -14,11 +14,16 @@ out=build/demo
 mkdir -p "$out"
 
 traces=(data/traces/*.rep.gz)
-cs=../shared/traces/cs-app
-if [ -d "$cs" ]; then
+# The shared directory sits beside the repository ($CARVE_SHARED overrides; a git worktree one
+# level deeper finds it one more level up).
+cs=""
+for dir in "${CARVE_SHARED:-}" ../shared ../../shared; do
+  if [ -n "$dir" ] && [ -d "$dir/traces/cs-app" ]; then cs=$dir/traces/cs-app; break; fi
+done
+if [ -n "$cs" ]; then
   traces+=("$cs"/*.rep)
 else
-  echo "demo: $cs not found (the shared directory beside the repository); replaying the recordings only" >&2
+  echo "demo: ../shared/traces/cs-app not found (the shared directory beside the repository); replaying the recordings only" >&2
 fi
 
 echo "== carve replay: every allocator on ${#traces[@]} traces (utilisation = peak live bytes / peak footprint)"
@@ -27,8 +32,10 @@ echo "== carve replay: every allocator on ${#traces[@]} traces (utilisation = pe
 # Heap maps: every allocator that can walk its blocks, on a CS:APP trace and a recording.
 walkers=$("$carve" map --help | sed -n 's/^  allocators with a walk://p')
 map_traces=()
-[ -d "$cs" ] && map_traces+=("$cs/amptjp-bal.rep" "$cs/binary2-bal.rep")
+[ -n "$cs" ] && map_traces+=("$cs/amptjp-bal.rep" "$cs/binary2-bal.rep")
 map_traces+=(data/traces/sqlite-index.rep.gz)
+# The list policies search a list as long as the free blocks: on a recording they take minutes.
+fast_walkers="segregated tlsf buddy slab"
 {
   echo '<!DOCTYPE html><html><head><meta charset="utf-8"><title>carve demo: heap maps</title>'
   echo '<style>body{font-family:sans-serif;margin:2em} td,th{padding:.2em .8em;text-align:left}</style></head><body>'
@@ -44,6 +51,9 @@ for t in "${map_traces[@]}"; do
   name=$(basename "$t"); name=${name%%.*}
   echo "<tr><td>$name</td>" >>"$out/index.html"
   for a in $walkers; do
+    case "$t" in
+      *.rep.gz) case " $fast_walkers " in *" $a "*) ;; *) echo "<td>(slow)</td>" >>"$out/index.html"; continue ;; esac ;;
+    esac
     if "$carve" map --alloc "$a" -o "$out/$name-$a.svg" "$t" 2>/dev/null; then
       echo "<td><a href=\"$name-$a.html\">map</a> (<a href=\"$name-$a.svg\">svg</a>)</td>" >>"$out/index.html"
     else

@@ -20,6 +20,12 @@ for alloc in first tlsf buddy; do
     xmllint --html --noout "$tmp/m.html" 2>"$tmp/html_err" || fail "$alloc: the HTML page does not parse"
   fi
 done
+# A trace whose name needs escaping in XML and HTML.
+cp "$tmp/t.rep" "$tmp/a&b<c>.rep"
+"$carve" map --alloc first -o "$tmp/x.svg" "$tmp/a&b<c>.rep" 2>/dev/null || fail "map of a&b<c>.rep"
+if command -v xmllint >/dev/null; then
+  xmllint --noout "$tmp/x.svg" && xmllint --html --noout "$tmp/x.html" || fail "a name with & and < breaks the markup"
+fi
 # --at: the layout after op 0 holds the first block (and what is left free).
 "$carve" map --alloc first --at 0 -o "$tmp/a.svg" "$tmp/t.rep" 2>"$tmp/err" || fail "map --at 0"
 grep -q "Layout after op 0" "$tmp/a.svg" || fail "--at 0 title"

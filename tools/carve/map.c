@@ -106,11 +106,25 @@ static int take_snapshot(lab_instance *in, void **ptr, size_t nslots, snap *s)
 
 enum { LEFT = 70, TOP = 60, MAIN_W = 900, SIDE_GAP = 50, SIDE_W = 380, SIDE_LINES = 64, CHART_H = 170 };
 
-static void slot_colour(uint32_t slot, char *buf, size_t len)
+/* text made safe for XML and HTML (&, <, >, " escaped), into buf. */
+static const char *xml_text(const char *text, char *buf, size_t len)
 {
-    if (slot == UINT32_MAX) snprintf(buf, len, "#4a6fa5");
-    else snprintf(buf, len, "hsl(%u,65%%,55%%)", (unsigned)(slot * 137.508) % 360u);
+    size_t o = 0;
+    for (; *text != '\0' && o + 7 < len; text++) {
+        const char *rep = *text == '&' ? "&amp;" : *text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '"' ? "&quot;" : NULL;
+        if (rep != NULL) {
+            memcpy(buf + o, rep, strlen(rep));
+            o += strlen(rep);
+        } else {
+            buf[o++] = *text;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
 }
+
+/* One of 36 hues per allocation (CSS classes c0..c35), 36 for a block with no known owner. */
+static unsigned slot_hue(uint32_t slot) { return slot == UINT32_MAX ? 36u : (unsigned)(slot * 137.508) % 360u / 10u; }
 
 typedef struct axis {
     size_t *bound;  /* sorted unique boundaries */
@@ -177,69 +191,142 @@ static double axis_x(const axis *ax, size_t off)
     return lo < ax->n ? ax->x[lo] : LEFT + MAIN_W;
 }
 
-/* Rectangles narrower than a pixel are gathered into one run, so that a row stays small; the
- * run takes the colour of the kind (used or free) holding most of its bytes, and for used
- * bytes that of its largest block. */
+/* The time view is drawn as runs: a rectangle that is the same in consecutive rows (same
+ * place, same kind, same colour) is one tall rectangle, so a long-lived block costs one element.
+ * Within a row, rectangles narrower than a pixel are gathered into one, which takes the kind
+ * (used or free) holding most of its bytes and, when used, the colour of its largest block. */
+enum { K_CTL, K_FREE, K_USED };
+
+typedef struct cell {
+    double x0, x1;
+    unsigned char kind, hue;
+    size_t row0;            /* the first row of its run */
+} cell;
+
+typedef struct cells { cell *v; size_t n, cap; } cells;
+
+static void cells_push(cells *c, cell x)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        cell *v = realloc(c->v, cap * sizeof *v);
+        if (v == NULL) return;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = x;
+}
+
 typedef struct row_pen {
-    FILE *f;
-    double y, h, run_x0, run_x1;
+    cells *out;
     bool in_run;
-    size_t run_used, run_free, run_big;
-    char run_colour[40];
+    double x0, x1;
+    size_t used, free, big;
+    unsigned char hue;
 } row_pen;
 
 static void pen_flush(row_pen *p)
 {
-    if (p->in_run) {
-        bool used = p->run_used > p->run_free;
-        fprintf(p->f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"%s%s%s/>\n",
-                used ? "used" : "free", p->run_x0, p->y, p->run_x1 - p->run_x0, p->h, used ? " fill=\"" : "",
-                used ? p->run_colour : "", used ? "\"" : "");
-    }
+    if (p->in_run)
+        cells_push(p->out, (cell){p->x0, p->x1, p->used > p->free ? K_USED : K_FREE, p->used > p->free ? p->hue : 0, 0});
     p->in_run = false;
 }
 
-static void pen_rect(row_pen *p, double x0, double x1, size_t bytes, const char *fill)
+static void pen_rect(row_pen *p, double x0, double x1, size_t bytes, int kind, unsigned hue)
 {
     if (x1 - x0 < 1.0) {
-        if (!p->in_run || x0 - p->run_x1 >= 0.5 || x1 - p->run_x0 >= 3) {
+        if (!p->in_run || x0 - p->x1 >= 0.5 || x1 - p->x0 >= 3) {
             pen_flush(p);
-            *p = (row_pen){.f = p->f, .y = p->y, .h = p->h, .in_run = true, .run_x0 = x0};
+            *p = (row_pen){.out = p->out, .in_run = true, .x0 = x0};
         }
-        p->run_x1 = x1 > p->run_x0 + 0.5 ? x1 : p->run_x0 + 0.5;
-        if (fill == NULL) {
-            p->run_free += bytes;
+        p->x1 = x1 > p->x0 + 0.5 ? x1 : p->x0 + 0.5;
+        if (kind == K_FREE) {
+            p->free += bytes;
         } else {
-            p->run_used += bytes;
-            if (bytes >= p->run_big) {
-                p->run_big = bytes;
-                snprintf(p->run_colour, sizeof p->run_colour, "%s", fill);
+            p->used += bytes;
+            if (bytes >= p->big) {
+                p->big = bytes;
+                p->hue = (unsigned char)hue;
             }
         }
         return;
     }
     pen_flush(p);
-    fprintf(p->f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"%s%s%s/>\n",
-            fill ? "used" : "free", x0, p->y, x1 - x0, p->h, fill ? " fill=\"" : "", fill ? fill : "", fill ? "\"" : "");
+    cells_push(p->out, (cell){x0, x1, (unsigned char)kind, (unsigned char)hue, 0});
 }
 
-static void draw_row(FILE *f, const axis *ax, const snap *s, double y, double h)
+static void row_cells(const axis *ax, const snap *s, cells *out)
 {
-    row_pen p = {.f = f, .y = y, .h = h};
+    out->n = 0;
+    row_pen p = {.out = out};
     /* everything taken is hatched first: what no block covers is control data */
-    fprintf(f, "<rect class=\"ctl\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", (double)LEFT, y,
-            axis_x(ax, s->footprint) - LEFT, h);
+    cells_push(out, (cell){LEFT, axis_x(ax, s->footprint), K_CTL, 0, 0});
     for (size_t k = 0; k < s->n; k++) {
         const blk *b = &s->b[k];
-        char colour[40];
-        if (!b->used) {
-            pen_rect(&p, axis_x(ax, b->off), axis_x(ax, b->off + b->size), b->size, NULL);
-            continue;
-        }
-        slot_colour(b->slot, colour, sizeof colour);
-        pen_rect(&p, axis_x(ax, b->pay_off), axis_x(ax, b->pay_off + b->payload), b->payload, colour);
+        if (b->used) pen_rect(&p, axis_x(ax, b->pay_off), axis_x(ax, b->pay_off + b->payload), b->payload, K_USED, slot_hue(b->slot));
+        else pen_rect(&p, axis_x(ax, b->off), axis_x(ax, b->off + b->size), b->size, K_FREE, 0);
     }
     pen_flush(&p);
+}
+
+static void emit_cell(FILE *f, const cell *c, size_t row_end, double top, double rh)
+{
+    static const char *const cls[] = {"ctl", "free", ""};
+    double y = top + rh * (double)c->row0, h = rh * (double)(row_end - c->row0) - (rh > 6 ? 1 : 0);
+    if (c->kind == K_USED)
+        fprintf(f, "<rect class=\"c%u\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", c->hue, c->x0, y,
+                c->x1 - c->x0, h);
+    else
+        fprintf(f, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", cls[c->kind], c->x0,
+                y, c->x1 - c->x0, h);
+}
+
+/* The order of cells in a row: the background first, then by place. */
+static int cell_cmp(const cell *a, const cell *b)
+{
+    int ka = a->kind != K_CTL, kb = b->kind != K_CTL;
+    if (ka != kb) return ka - kb;
+    if (a->x0 != b->x0) return a->x0 < b->x0 ? -1 : 1;
+    if (a->x1 != b->x1) return a->x1 < b->x1 ? -1 : 1;
+    return a->kind != b->kind ? a->kind - b->kind : a->hue - b->hue;
+}
+
+/* Draw all rows; a cell of row r continues an identical open cell of row r-1. Both lists are
+ * in cell_cmp order, so one merge pass pairs them; every open cell is closed exactly once. */
+static void draw_timeline(FILE *out, const axis *ax, const snap *snaps, size_t rows, double top, double rh)
+{
+    /* Backgrounds go straight out; blocks go to a buffer written after them, to be on top. */
+    char *blocks = NULL;
+    size_t blocks_len = 0;
+    FILE *body = open_memstream(&blocks, &blocks_len);
+    if (body == NULL) return;
+    cells open = {0}, cur = {0}, next = {0};
+    for (size_t r = 0; r <= rows; r++) {
+        if (r < rows) row_cells(ax, &snaps[r], &cur);
+        else cur.n = 0;
+        next.n = 0;
+        size_t i = 0;
+        for (size_t j = 0; j < cur.n; j++) {
+            cell c = cur.v[j];
+            c.row0 = r;
+            while (i < open.n && cell_cmp(&open.v[i], &c) < 0) {
+                emit_cell(open.v[i].kind == K_CTL ? out : body, &open.v[i], r, top, rh);
+                i++;
+            }
+            if (i < open.n && cell_cmp(&open.v[i], &c) == 0) c.row0 = open.v[i++].row0;
+            cells_push(&next, c);
+        }
+        for (; i < open.n; i++) emit_cell(open.v[i].kind == K_CTL ? out : body, &open.v[i], r, top, rh);
+        cells t = open;
+        open = next;
+        next = t;
+    }
+    fclose(body);
+    fwrite(blocks, 1, blocks_len, out);
+    free(blocks);
+    free(open.v);
+    free(cur.v);
+    free(next.v);
 }
 
 /* The side view: a true address scale over [0, footprint), wrapped over SIDE_LINES lines. */
@@ -258,11 +345,37 @@ static size_t draw_side(FILE *f, const snap *s, double x0, double y0, const char
         fprintf(f, "<rect class=\"ctl\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"/>\n", x0,
                 y0 + (double)l * (lh + 1), (double)len * px, lh);
     }
-    for (size_t k = 0; k < s->n; k++) {
-        const blk *b = &s->b[k];
-        char colour[40];
-        slot_colour(b->slot, colour, sizeof colour);
-        size_t from = b->used ? b->pay_off : b->off, to = b->used ? b->pay_off + b->payload : b->off + b->size;
+    /* Blocks under half a pixel that sit on one line are drawn together, as one run. */
+    size_t run_first = 0, run_n = 0, run_used = 0, run_line = 0;
+    for (size_t k = 0; k <= s->n; k++) {
+        const blk *b = k < s->n ? &s->b[k] : NULL;
+        size_t from = 0, to = 0;
+        if (b != NULL) {
+            from = b->used ? b->pay_off : b->off;
+            to = b->used ? b->pay_off + b->payload : b->off + b->size;
+        }
+        bool tiny = b != NULL && (double)(b->size) * px < 0.5 && b->off / per_line == (b->off + b->size - 1) / per_line;
+        if (run_n > 0 && (!tiny || b->off / per_line != run_line || run_n >= 4096)) {
+            const blk *a = &s->b[run_first], *z = &s->b[run_first + run_n - 1];
+            fprintf(f, "<g class=\"run\"><title>%zu small blocks (%zu used) at +%zu</title><rect class=\"%s\" x=\"%.1f\" "
+                       "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"/></g>\n",
+                    run_n, run_used, a->off, 2 * run_used >= run_n ? "c36" : "free",
+                    x0 + (double)(a->off - run_line * per_line) * px, y0 + (double)run_line * (lh + 1),
+                    fmax((double)(z->off + z->size - a->off) * px, 0.3), lh);
+            run_n = run_used = 0;
+        }
+        if (b == NULL) break;
+        if (tiny) {
+            if (run_n == 0) {
+                run_first = k;
+                run_line = b->off / per_line;
+            }
+            run_n++;
+            run_used += b->used;
+            continue;
+        }
+        char colour[16];
+        snprintf(colour, sizeof colour, "c%u", slot_hue(b->slot));
         fprintf(f, "<g class=\"blk\"><title>");
         if (b->used && b->slot != UINT32_MAX)
             fprintf(f, "allocation slot %u: %zu usable bytes, block of %zu at +%zu", b->slot, b->payload, b->size, b->off);
@@ -273,10 +386,9 @@ static size_t draw_side(FILE *f, const snap *s, double x0, double y0, const char
         fprintf(f, "</title>");
         while (from < to) {
             size_t line = from / per_line, end = (line + 1) * per_line < to ? (line + 1) * per_line : to;
-            fprintf(f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"%s%s%s/>", b->used ? "used" : "free",
+            fprintf(f, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"/>", b->used ? colour : "free",
                     x0 + (double)(from - line * per_line) * px, y0 + (double)line * (lh + 1),
-                    fmax((double)(end - from) * px, 0.3), lh, b->used ? " fill=\"" : "", b->used ? colour : "",
-                    b->used ? "\"" : "");
+                    fmax((double)(end - from) * px, 0.3), lh);
             from = end;
         }
         fprintf(f, "</g>\n");
@@ -413,7 +525,7 @@ int lab_map_write(const lab_plan *plan, const lab_adapter *ad, const lab_map_opt
     double rh = rows > 100 ? 5 : rows > 40 ? 8 : 14, main_h = rh * (double)rows;
     double side_h = SIDE_LINES * 8.0 + 20, body_h = main_h > side_h ? main_h : side_h;
     double width = LEFT + MAIN_W + SIDE_GAP + SIDE_W + 30, height = TOP + body_h + 70 + CHART_H + 40;
-    char buf[32], buf2[32];
+    char buf[32], buf2[32], path_buf[1024];
     fprintf(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                  "font-family=\"sans-serif\">\n",
@@ -422,18 +534,20 @@ int lab_map_write(const lab_plan *plan, const lab_adapter *ad, const lab_map_opt
                  "<rect width=\"4\" height=\"4\" fill=\"#f4e9d8\"/><path d=\"M0,4 L4,0\" stroke=\"#8a6d3b\" stroke-width=\"0.8\"/>"
                  "</pattern></defs>\n"
                  "<style>.ctl{fill:url(#hatch)} .free{fill:#c8c8c8} .title{font-size:13px;font-weight:bold}"
-                 " .small{font-size:10px;fill:#444}</style>\n");
+                 " .small{font-size:10px;fill:#444} .c36{fill:#4a6fa5}");
+    for (unsigned k = 0; k < 36; k++) fprintf(svg, " .c%u{fill:hsl(%u,65%%,55%%)}", k, k * 10);
+    fprintf(svg, "</style>\n");
     fprintf(svg, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(svg, "<text x=\"%d\" y=\"22\" class=\"title\">carve map: %s, allocator %s, %zu operations, peak footprint %s, "
                  "peak live %s</text>\n",
-            LEFT, plan->path, ad->name, plan->nops, lab_human_bytes(peak_fp, buf, sizeof buf),
+            LEFT, xml_text(plan->path, path_buf, sizeof path_buf), ad->name, plan->nops, lab_human_bytes(peak_fp, buf, sizeof buf),
             lab_human_bytes(plan->peak_live, buf2, sizeof buf2));
     fprintf(svg, "<text x=\"%d\" y=\"%d\" class=\"small\">address across (compressed to block boundaries), time down "
                  "(%zu sampled rows); colour: one per allocation, grey: free, hatched: headers and control data</text>\n",
             LEFT, TOP - 22, rows);
     fprintf(svg, "<g id=\"timeline\">\n");
+    draw_timeline(svg, &ax, snaps, rows, TOP, rh);
     for (size_t r = 0; r < rows; r++) {
-        draw_row(svg, &ax, &snaps[r], TOP + rh * (double)r, rh - (rh > 6 ? 1 : 0));
         if (r % (rows > 40 ? 20 : 5) == 0 || r + 1 == rows)
             fprintf(svg, "<text x=\"%d\" y=\"%.1f\" class=\"small\" text-anchor=\"end\">op %zu</text>\n", LEFT - 4,
                     TOP + rh * (double)r + rh - 1, snaps[r].op);
@@ -481,8 +595,8 @@ out:
 
 int lab_map_write_html(FILE *html, const char *svg_path, const char *title, const lab_map_info *info)
 {
-    FILE *svg = fopen(svg_path, "r");
-    if (svg == NULL) return -1;
+    char safe[1024], src[1024];
+    xml_text(title, safe, sizeof safe);
     fprintf(html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
                   "<style>body{font-family:sans-serif;margin:1em} .legend span{display:inline-block;width:1em;height:1em;"
                   "vertical-align:middle;margin:0 .3em 0 1em}</style></head><body>\n<h1>%s</h1>\n"
@@ -492,20 +606,10 @@ int lab_map_write_html(FILE *html, const char *svg_path, const char *title, cons
                   "<span style=\"background:#3d4f66\"></span>many blocks under a pixel</p>\n"
                   "<p>%zu rows sampled; the peak footprint (%zu bytes) is reached after operation %zu. Hover a block of "
                   "the layout for its size.</p>\n",
-            title, title, info->rows, info->peak_footprint, info->peak_op);
-    char buf[65536];
-    size_t n;
-    bool first = true;
-    while ((n = fread(buf, 1, sizeof buf, svg)) > 0) {
-        char *p = buf;
-        if (first) { /* drop the XML declaration inside HTML */
-            char *end = strstr(buf, "?>");
-            if (strncmp(buf, "<?xml", 5) == 0 && end != NULL) p = end + 2;
-            first = false;
-        }
-        fwrite(p, 1, n - (size_t)(p - buf), html);
-    }
-    fclose(svg);
+            safe, safe, info->rows, info->peak_footprint, info->peak_op);
+    const char *slash = strrchr(svg_path, '/');
+    fprintf(html, "<object type=\"image/svg+xml\" data=\"%s\">carve map (your browser shows SVG in an object)</object>\n",
+            xml_text(slash != NULL ? slash + 1 : svg_path, src, sizeof src));
     fprintf(html, "</body></html>\n");
     return 0;
 }
