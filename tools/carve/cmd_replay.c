@@ -5,6 +5,7 @@
  * own invariants or crashed; 2 for a usage error or a trace that cannot be read.
  */
 #include "lab.h"
+#include "measure.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ static void usage(FILE *out)
     fprintf(out, "\n  --format F     table (default), csv or json\n"
                  "  --check        run the allocator's invariant checker after every operation (slow)\n"
                  "  --timeout S    give up a (trace, allocator) pair after S seconds of replay\n"
+                 "  --verbose      say how long each replay took, on stderr\n"
                  "  TRACE          a CS:APP .rep trace or a carve recording (.rep or .rep.gz)\n");
 }
 
@@ -41,13 +43,14 @@ int lab_cmd_replay(int argc, char **argv)
     static const struct option longs[] = {
         {"alloc", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
         {"check", no_argument, NULL, 'c'},       {"help", no_argument, NULL, 'h'},
-        {"timeout", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     const lab_adapter *ads[64];
     int nads = -1;
     lab_format fmt = LAB_TABLE;
     lab_replay_opts opts = {0};
+    bool verbose = false;
     char err[512];
     int c;
     optind = 1;
@@ -70,6 +73,7 @@ int lab_cmd_replay(int argc, char **argv)
             }
             break;
         case 'c': opts.check_every_op = true; break;
+        case 'v': verbose = true; break;
         case 't': {
             char *end;
             double sec = strtod(optarg, &end);
@@ -118,7 +122,13 @@ int lab_cmd_replay(int argc, char **argv)
             progress pr = {.trace = traces[t].path, .alloc = ads[k]->name};
             opts.progress = tty ? draw_progress : NULL;
             opts.progress_ctx = &pr;
-            if (lab_replay(&plans[t], ads[k], &opts, &results[n]) != 0) {
+            uint64_t t0 = measure_now_ns();
+            int rc = lab_replay(&plans[t], ads[k], &opts, &results[n]);
+            if (verbose)
+                fprintf(stderr, "carve replay: %s through %s: %zu operations in %.3f s (both passes, content checks "
+                                "included)\n", traces[t].path, ads[k]->name, results[n].ops,
+                        (double)(measure_now_ns() - t0) / 1e9);
+            if (rc != 0) {
                 status = 1;
                 if (pr.drawn) fputc('\n', stderr);
                 fprintf(stderr, "carve replay: %s\n", results[n].message);
