@@ -87,7 +87,7 @@ static void compare(int policy, int order, bool coalesce, uint64_t seed)
         if (strncmp(line, "ptr[", 4) != 0 || ret == NULL) continue;
         long sim_off = strtol(ret + 10, NULL, 10);
         if (sim_off != heap_off[id])
-            CARVE_FAILF(seed, "%s %s%s: allocation %d: carve_heap chose offset %ld, carve sim %ld\nops: %s",
+            CARVE_FAILF(seed, "%s %s%s: allocation %d: carve_heap chose offset %ld, carve sim %ld\nops: %.300s",
                         policies[policy], orders[order], coalesce ? " -C" : "", id, heap_off[id], sim_off, ops);
         id++;
     }
