@@ -94,8 +94,17 @@ static int take_snapshot(lab_instance *in, void **ptr, size_t nslots, snap *s)
         slots[i] = refs[i].slot;
     }
     walk_ctx w = {.s = s, .base = (uintptr_t)in->arena.base, .ptrs = ptrs, .slots = slots, .nlive = n};
-    s->footprint = in->arena.top;
     in->ad->walk(in->a, on_block, &w);
+    /* The extent drawn: what the allocator holds, stretched to its last used block (slab's
+     * size-aligned slabs leave gaps), within what the arena handed out. Free blocks beyond it
+     * (the untouched tail of buddy's region) are address space, not footprint. */
+    size_t extent = lab_instance_footprint(in);
+    for (size_t k = s->n; k-- > 0;)
+        if (s->b[k].used) {
+            if (s->b[k].off + s->b[k].size > extent) extent = s->b[k].off + s->b[k].size;
+            break;
+        }
+    s->footprint = extent < in->arena.top ? extent : in->arena.top;
     free(refs);
     free(ptrs);
     free(slots);
@@ -337,8 +346,10 @@ static size_t draw_side(FILE *f, const snap *s, double x0, double y0, const char
     double lh = 7, px = (double)SIDE_W / (double)per_line;
     char buf[32];
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"title\">%s</text>\n", x0, y0 - 22, title);
+    size_t shown = 0;
+    while (shown < s->n && s->b[shown].off < s->footprint) shown++;
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"small\">%s per line, %zu blocks</text>\n", x0, y0 - 8,
-            lab_human_bytes(per_line, buf, sizeof buf), s->n);
+            lab_human_bytes(per_line, buf, sizeof buf), shown);
     size_t lines = (s->footprint + per_line - 1) / per_line;
     for (size_t l = 0; l < lines; l++) {
         size_t len = l + 1 < lines ? per_line : s->footprint - l * per_line;
@@ -348,11 +359,12 @@ static size_t draw_side(FILE *f, const snap *s, double x0, double y0, const char
     /* Blocks under half a pixel that sit on one line are drawn together, as one run. */
     size_t run_first = 0, run_n = 0, run_used = 0, run_line = 0;
     for (size_t k = 0; k <= s->n; k++) {
-        const blk *b = k < s->n ? &s->b[k] : NULL;
+        const blk *b = k < s->n && s->b[k].off < s->footprint ? &s->b[k] : NULL;
         size_t from = 0, to = 0;
         if (b != NULL) {
             from = b->used ? b->pay_off : b->off;
             to = b->used ? b->pay_off + b->payload : b->off + b->size;
+            if (to > s->footprint) to = s->footprint;
         }
         bool tiny = b != NULL && (double)(b->size) * px < 0.5 && b->off / per_line == (b->off + b->size - 1) / per_line;
         if (run_n > 0 && (!tiny || b->off / per_line != run_line || run_n >= 4096)) {
@@ -393,7 +405,7 @@ static size_t draw_side(FILE *f, const snap *s, double x0, double y0, const char
         }
         fprintf(f, "</g>\n");
     }
-    return s->n;
+    return shown;
 }
 
 static void draw_chart(FILE *f, const size_t *live, const size_t *fp, const size_t *ops, size_t n, size_t nops,
