@@ -12,11 +12,11 @@
 
 typedef struct heap_run { carve_heap *h; } heap_run;
 
-static void *heap_create(const lab_env *env, carve_fit fit)
+static void *heap_create(const lab_env *env, carve_fit fit, carve_order order)
 {
     heap_run *r = malloc(sizeof *r);
     if (r == NULL) return NULL;
-    carve_heap_config cfg = {.fit = fit, .order = CARVE_ORDER_ADDRESS, .grow = lab_arena_grow, .grow_ctx = env->arena};
+    carve_heap_config cfg = {.fit = fit, .order = order, .grow = lab_arena_grow, .grow_ctx = env->arena};
     /* The smallest first region the heap accepts: its control data and one block. */
     for (size_t bytes = 256; bytes <= ((size_t)1 << 20); bytes *= 2) {
         size_t got;
@@ -44,17 +44,35 @@ static bool heap_stats(void *a, carve_stats *out)
     return true;
 }
 
-#define HEAP_ADAPTER(NAME, FIT, ABOUT)                                                            \
-    static void *create_##NAME(const lab_env *env) { return heap_create(env, FIT); }             \
-    const lab_adapter lab_adapter_##NAME = {                                                      \
-        .name = #NAME, .about = ABOUT, .align = 16, .create = create_##NAME,                      \
+#define HEAP_ADAPTER_ORDER(ID, NAME, FIT, ORDER, ABOUT)                                            \
+    static void *create_##ID(const lab_env *env) { return heap_create(env, FIT, ORDER); }        \
+    const lab_adapter lab_adapter_##ID = {                                                        \
+        .name = NAME, .about = ABOUT, .align = 16, .create = create_##ID,                         \
         .alloc = heap_alloc, .realloc = heap_realloc, .free = heap_free, .usable = heap_usable,   \
         .walk = heap_walk, .stats = heap_stats, .check = heap_check, .destroy = heap_destroy,     \
     };
+#define HEAP_ADAPTER(NAME, FIT, ABOUT) HEAP_ADAPTER_ORDER(NAME, #NAME, FIT, CARVE_ORDER_ADDRESS, ABOUT)
 
 HEAP_ADAPTER(first, CARVE_FIT_FIRST, "region heap, first fit (address-ordered list)")
 HEAP_ADAPTER(next, CARVE_FIT_NEXT, "region heap, next fit (address-ordered list)")
-HEAP_ADAPTER(best, CARVE_FIT_BEST, "region heap, best fit")
-HEAP_ADAPTER(worst, CARVE_FIT_WORST, "region heap, worst fit")
+HEAP_ADAPTER(best, CARVE_FIT_BEST, "region heap, best fit (address-ordered list)")
+HEAP_ADAPTER(worst, CARVE_FIT_WORST, "region heap, worst fit (address-ordered list)")
 HEAP_ADAPTER(segregated, CARVE_FIT_SEGREGATED, "region heap, segregated free lists")
 HEAP_ADAPTER(tlsf, CARVE_FIT_TLSF, "region heap, two-level segregated fit")
+
+/* The list policies with another free-list order, by name: first:lifo, best:size+, ... (not in
+ * the default set; --alloc names them). */
+#define ORDERS(P, FIT)                                                                              \
+    HEAP_ADAPTER_ORDER(P##_lifo, #P ":lifo", FIT, CARVE_ORDER_LIFO, "list: freed blocks in front")  \
+    HEAP_ADAPTER_ORDER(P##_fifo, #P ":fifo", FIT, CARVE_ORDER_FIFO, "list: freed blocks at the back") \
+    HEAP_ADAPTER_ORDER(P##_size_up, #P ":size+", FIT, CARVE_ORDER_SIZE_ASC, "list: by ascending size") \
+    HEAP_ADAPTER_ORDER(P##_size_down, #P ":size-", FIT, CARVE_ORDER_SIZE_DESC, "list: by descending size")
+ORDERS(first, CARVE_FIT_FIRST)
+ORDERS(next, CARVE_FIT_NEXT)
+ORDERS(best, CARVE_FIT_BEST)
+ORDERS(worst, CARVE_FIT_WORST)
+
+#define ORDER_REFS(P) &lab_adapter_##P##_lifo, &lab_adapter_##P##_fifo, &lab_adapter_##P##_size_up, &lab_adapter_##P##_size_down
+const lab_adapter *const lab_heap_order_adapters[] = {
+    ORDER_REFS(first), ORDER_REFS(next), ORDER_REFS(best), ORDER_REFS(worst), NULL,
+};

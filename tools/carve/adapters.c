@@ -9,6 +9,7 @@
 
 extern const lab_adapter lab_adapter_libc;
 #ifdef CARVE_LAB_HAVE_HEAP
+extern const lab_adapter *const lab_heap_order_adapters[];
 extern const lab_adapter lab_adapter_first, lab_adapter_next, lab_adapter_best, lab_adapter_worst,
     lab_adapter_segregated, lab_adapter_tlsf;
 #endif
@@ -44,6 +45,10 @@ const lab_adapter *lab_find_adapter(const char *name)
 {
     for (size_t i = 0; lab_adapters[i] != NULL; i++)
         if (strcmp(lab_adapters[i]->name, name) == 0) return lab_adapters[i];
+#ifdef CARVE_LAB_HAVE_HEAP
+    for (size_t i = 0; lab_heap_order_adapters[i] != NULL; i++)
+        if (strcmp(lab_heap_order_adapters[i]->name, name) == 0) return lab_heap_order_adapters[i];
+#endif
     return NULL;
 }
 
@@ -77,7 +82,13 @@ int lab_parse_alloc_list(const char *list, const lab_adapter **out, size_t max, 
         if (ad == NULL) {
             char names[256];
             list_names(names, sizeof names);
-            snprintf(err, errlen, "unknown allocator '%s' (this carve has: %s)", name, names);
+            snprintf(err, errlen, "unknown allocator '%s' (this carve has: %s%s)", name, names,
+#ifdef CARVE_LAB_HAVE_HEAP
+                     "; and first, next, best, worst with :lifo :fifo :size+ :size- for their list order"
+#else
+                     ""
+#endif
+            );
             return -1;
         }
         if (n < max) out[n++] = ad;

@@ -47,16 +47,16 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
         int len = (int)strlen(base_name(r[i].trace));
         if (len > tw) tw = len;
     }
-    fprintf(out, "%-*s  %-10s %9s %6s %6s %12s %11s %8s %8s %8s %9s\n", tw, "trace", "allocator", "ops",
+    fprintf(out, "%-*s  %-11s %9s %6s %6s %12s %11s %8s %8s %8s %9s\n", tw, "trace", "allocator", "ops",
             "fail", "util", "peak fp", "int frag", "ext frag", "ns/op", "p99 ns", "max ns");
     for (size_t i = 0; i < n; i++) {
         const lab_result *x = &r[i];
         if (x->error) {
-            fprintf(out, "%-*s  %-10s ERROR: %s\n", tw, base_name(x->trace), x->alloc, x->message);
+            fprintf(out, "%-*s  %-11s ERROR: %s\n", tw, base_name(x->trace), x->alloc, x->message);
             continue;
         }
         if (x->timed_out) {
-            fprintf(out, "%-*s  %-10s %9zu  gave up: over the time budget (--timeout)\n", tw, base_name(x->trace),
+            fprintf(out, "%-*s  %-11s %9zu  gave up: over the time budget (--timeout)\n", tw, base_name(x->trace),
                     x->alloc, x->ops);
             continue;
         }
@@ -65,7 +65,7 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
         lab_human_bytes(x->internal_frag, frag, sizeof frag);
         if (x->external_frag < 0) snprintf(ext, sizeof ext, "n/a");
         else snprintf(ext, sizeof ext, "%.3f", x->external_frag);
-        fprintf(out, "%-*s  %-10s %9zu %6zu %6.3f %12s %11s %8s %8.1f %8llu %9llu\n", tw, base_name(x->trace),
+        fprintf(out, "%-*s  %-11s %9zu %6zu %6.3f %12s %11s %8s %8.1f %8llu %9llu\n", tw, base_name(x->trace),
                 x->alloc, x->ops, x->failures, x->utilisation, fp, frag, ext, x->ns_per_op,
                 (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
     }
@@ -74,7 +74,7 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
     for (size_t i = 0; i < n; i++)
         if (strcmp(r[i].alloc, r[0].alloc) == 0) ntraces++;
     if (ntraces < 2) return;
-    fprintf(out, "\n%-10s %8s %8s %6s %9s\n", "allocator", "traces", "mean util", "fail", "ns/op");
+    fprintf(out, "\n%-11s %8s %8s %6s %9s\n", "allocator", "traces", "mean util", "fail", "ns/op");
     for (size_t i = 0; i < n; i++) {
         bool first = true;
         for (size_t j = 0; j < i; j++)
@@ -92,7 +92,7 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
             util += r[j].utilisation;
             counted++;
         }
-        fprintf(out, "%-10s %8zu %9.3f %6zu %9.1f%s%s\n", r[i].alloc, counted, counted ? util / (double)counted : 0.0,
+        fprintf(out, "%-11s %8zu %9.3f %6zu %9.1f%s%s\n", r[i].alloc, counted, counted ? util / (double)counted : 0.0,
                 failing, ops ? ns / (double)ops : 0.0, errors ? "  (content errors!)" : "",
                 slow ? "  (some traces over the time budget)" : "");
     }
