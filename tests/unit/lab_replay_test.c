@@ -52,6 +52,28 @@ START_TEST(replay_worked_example)
 }
 END_TEST
 
+/* An allocator that refuses some requests is measured on what it really held: in the worked
+ * example with requests over 150 bytes refused, op1 (200) and op4 (300, an alloc since slot 1 is
+ * empty) fail; op2 frees slot 0 before op3 takes 50, so live peaks at 100 (op0), over a
+ * footprint of 128 + 80 = 208. Counting the refused bytes as live would claim 350 / 208 > 1. */
+START_TEST(replay_failures_are_not_live)
+{
+    trace t;
+    lab_plan p;
+    plan_text(worked, &t, &p, NULL);
+    bump_broken = 6;
+    lab_result r;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, NULL, &r), 0);
+    ck_assert_msg(!r.error, "%s", r.message);
+    ck_assert_uint_eq(r.failures, 2);
+    ck_assert_uint_eq(r.peak_live, 100);
+    ck_assert_uint_eq(r.peak_footprint, 208);
+    ck_assert_double_eq_tol(r.utilisation, 100.0 / 208.0, 1e-9);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
 /* Each broken allocator is caught, with the line of the operation that shows it. */
 static const struct { int broken; const char *want; } broken[] = {
     {1, "t.rep:7: bump: block of slot 0 (100 bytes) damaged at offset 0"}, /* a 1 overwrote it */
@@ -199,6 +221,7 @@ static Suite *lab_replay_suite(void)
     Suite *s = suite_create("lab_replay");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, replay_worked_example);
+    tcase_add_test(tc, replay_failures_are_not_live);
     tcase_add_loop_test(tc, replay_catches_broken_allocator, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, plan_reports_and_skips_bad_ops);
     tcase_add_test(tc, plan_sparse_ids_and_warning_limit);

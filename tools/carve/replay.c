@@ -232,7 +232,7 @@ static int measuring_pass(run *R)
     const lab_plan *plan = R->plan;
     const lab_adapter *ad = R->ad;
     lab_result *r = R->r;
-    size_t live_usable = 0, live_req = 0, peak_fp = 0;
+    size_t live_usable = 0, live_req = 0, peak_req = 0, peak_fp = 0;
     uint64_t start = measure_now_ns();
     bool show = false;
     uint64_t last_drawn = 0;
@@ -270,6 +270,7 @@ static int measuring_pass(run *R)
             fill(p, 0, op->size, s->word);
             live_usable += usable;
             live_req += op->size;
+            if (live_req > peak_req) peak_req = live_req;
         } else {
             size_t bad = verify(s->p, s->size, s->word);
             if (bad != SIZE_MAX)
@@ -292,6 +293,7 @@ static int measuring_pass(run *R)
             live_usable += usable - s->usable;
             live_req += op->size;
             live_req -= s->size;
+            if (live_req > peak_req) peak_req = live_req;
             s->p = p;
             s->size = op->size;
             s->usable = usable;
@@ -329,6 +331,8 @@ static int measuring_pass(run *R)
     if (r->timed_out) return 0; /* the figures stop here; the allocator is dropped as it is */
     if (plan->nops == 0 && snapshot_peak(R, NULL, 0, 0) != 0) return -1;
     r->peak_footprint = peak_fp;
+    /* Utilisation counts what the allocator really held: an allocation it refused is not live. */
+    r->peak_live = peak_req;
     /* What the trace left live is verified, then freed, so the allocator closes empty. */
     for (size_t k = 0; k < plan->nslots; k++) {
         slot *s = &R->slots[k];
