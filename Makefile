@@ -8,6 +8,7 @@
 #   make install    PREFIX=/usr/local: headers, libraries, carve, carve.pc, CMake package
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 60
 CMAKE_RELEASE = cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 

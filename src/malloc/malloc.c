@@ -1,0 +1,1570 @@
+/*
+ * src/malloc/malloc.c: carve's general allocator (carve_malloc and friends).
+ *
+ * Layers, bottom up:
+ *   segment  4 MiB of address space aligned to 4 MiB, taken with carve_os_map. Slice 0 holds the
+ *            segment header (page descriptors); slices 1..63 (64 KiB each) hold pages. A pointer's
+ *            segment is p & ~(4 MiB - 1), its page descriptor seg->pages[seg->slice_head[slice]]:
+ *            O(1). A global byte map (one byte per 4 MiB of the 47-bit address space) says which
+ *            chunks are carve's, so a stack or global pointer is rejected without touching it.
+ *   page     1..16 contiguous slices holding equal blocks of one size class (small: up to
+ *            128 KiB), or one block (large: up to 2 MiB). Three free lists per page, after
+ *            mimalloc: `free` (allocate from), `local_free` (frees by the owner thread), `xfree`
+ *            (frees by other threads, an atomic stack). The owner swaps them in only when `free`
+ *            runs dry, so the fast paths touch one list each and take no lock.
+ *   heap     one per thread (initial-exec TLS): per size class a queue of pages with room and a
+ *            `current` page (the queue head), a queue of full pages, and the thread's segments.
+ *   huge     above 2 MiB: a mapping of its own (header in its first page), cached on free for
+ *            CARVE_PURGE_DELAY_MS so that repeated large blocks don't each cost an mmap.
+ *
+ * A free block (a `block`):
+ *     +0  next  ^ list_key    the free-list link (list_key is 0 unless CARVE_SECURE=1)
+ *     +8  mark                (uintptr_t)block ^ mark_key while the block is free, 0 in use
+ *     ... (secure mode: the last 8 bytes of a small block hold a canary while it is in use)
+ *   Traps: the mark is cleared on every allocation, so user data that never writes word 1
+ *   cannot look freed; a block smaller than 16 bytes would not hold the mark (the smallest
+ *   class is 16). mark_key is random per process, so a live block matches only by a 2^-64
+ *   accident; the owner confirms a match by searching its lists before calling it a double free.
+ *
+ * Invariants (carve_malloc_check verifies them for the calling thread):
+ *   - page.used = blocks handed out and not yet collected back (includes blocks in xfree);
+ *     used + |free| + |local_free| = capacity <= reserved, for the owner.
+ *   - a page is in exactly one queue of its owner: queue[class] (in_full 0) or full (in_full 1);
+ *     large pages always sit in `full`.
+ *   - heap.current[c] is queue[c]'s head, or the static empty page (never NULL).
+ *   - a segment is owned by one heap (seg.heap) or is on the abandoned list (seg.heap 0).
+ *
+ * Bounds: malloc/free of a small block is O(1) with no atomic read-modify-write when the block
+ * is the calling thread's; a remote free is one CAS. Page refills walk at most the pages of one
+ * class queue and the full queue when other threads freed into it. Memory: at most 1/8 of a page
+ * is lost to rounding in a small class (4 classes per doubling); empty pages are decommitted
+ * after CARVE_PURGE_DELAY_MS.
+ */
+#include "malloc/malloc_internal.h"
+#include "os/os.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#define CM_VALGRIND 1
+#endif
+#endif
+#ifndef CM_VALGRIND
+#define CM_VALGRIND 0
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_MALLOCLIKE_BLOCK(a, s, r, z) ((void)0)
+#define VALGRIND_FREELIKE_BLOCK(a, r)         ((void)0)
+#define VALGRIND_RESIZEINPLACE_BLOCK(a, o, n, r) ((void)0)
+#define VALGRIND_DISABLE_ERROR_REPORTING      ((void)0)
+#define VALGRIND_ENABLE_ERROR_REPORTING       ((void)0)
+#endif
+
+/* ---- geometry ---------------------------------------------------------------------------- */
+#define SEG_SHIFT   22
+#define SEG_SIZE    ((size_t)1 << SEG_SHIFT)
+#define SLICE_SHIFT 16
+#define SLICE_SIZE  ((size_t)1 << SLICE_SHIFT)
+#define SLICES      64
+#define SMALL_MAX   ((size_t)128 * 1024)   /* largest size class        */
+#define LARGE_MAX   (SEG_SIZE / 2)         /* largest span in a segment */
+#define NCLASS      48
+#define HUGE_HDR    ((size_t)4096)
+#define ADDR_BITS   47
+#define MAGIC_SHIFT 40
+#define ALL_SLICES  (~(uint64_t)1)         /* slices 1..63 */
+
+/* Descriptor kinds. A page spanning several slices uses the descriptor of its first slice; the
+ * descriptors of its other slices say PAGE_TAIL, so the free fast path can take the descriptor
+ * of a pointer's own slice without looking up slice_head (a tail sends it to the slow path). */
+enum { PAGE_FREE = 0, PAGE_SMALL, PAGE_LARGE, PAGE_TAIL };
+enum { SEG_NORMAL = 1, SEG_HUGE, SEG_HUGE_CACHED };
+
+typedef struct block { uintptr_t next; uintptr_t mark; } block;
+
+struct heap;
+
+typedef struct page {
+    uintptr_t free;          /* encoded list; owner only                                  */
+    uintptr_t local_free;    /* encoded list; owner only                                  */
+    uintptr_t xfree;         /* encoded atomic stack; any thread pushes, owner takes all  */
+    uint32_t used;           /* owner only                                                */
+    uint32_t capacity;       /* atomic (remote frees read it)                             */
+    uint32_t reserved;
+    uint32_t block_size;     /* for large pages: the whole span                           */
+    uint64_t magic;          /* ceil(2^40 / block_size): offset -> index by one multiply  */
+    uint8_t kind, cls, slices, in_full; /* in_full: atomic (remote frees read it)          */
+    uint32_t offset;         /* large: user pointer = area + offset (over-aligned blocks);
+                                small: bytes carved (capacity * block_size), atomic         */
+    uint8_t *area;           /* ---- the fields above are the fast paths': one cache line */
+    struct page *prev, *next;
+} __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
+
+_Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
+
+typedef struct segment {
+    struct heap *heap;       /* atomic; 0 = abandoned (or huge)                           */
+    uint32_t kind;
+    uint32_t index;          /* pages: slice index of a descriptor (in pages[])           */
+    uint64_t free_mask;      /* slices not in a page                                      */
+    uint64_t dirty_mask;     /* free slices that may still hold committed memory          */
+    uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick     */
+    uint64_t purge_at;       /* ns deadline for decommitting dirty slices, 0 = none       */
+    uint64_t released_at;    /* ns time of the last page release                          */
+    size_t huge_map;         /* huge: bytes mapped                                        */
+    uint8_t *huge_user;      /* huge: the block                                           */
+    uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
+    struct segment *prev, *next;          /* the owner's list, or the abandoned list */
+    struct segment *all_prev, *all_next;  /* every mapping (segs_lock), for stats    */
+    uint8_t slice_head[SLICES];
+    page pages[SLICES];
+} segment;
+
+_Static_assert(sizeof(segment) <= SLICE_SIZE, "the segment header fits slice 0");
+_Static_assert(offsetof(segment, slice_head) <= HUGE_HDR, "a huge header fits one OS page");
+
+typedef struct pqueue { page *first, *last; } pqueue;
+
+#define DIRECT_MAX 1024
+#define NDIRECT (DIRECT_MAX / 16 + 1)
+
+typedef struct heap {
+    page *direct[NDIRECT];   /* sizes up to 1 KiB by (size + 15) / 16: current of its class */
+    page *current[NCLASS];
+    pqueue queue[NCLASS];
+    pqueue full;
+    segment *segs;
+    int remote_hint;         /* atomic: a full page got a remote free                     */
+    uint64_t purge_at;       /* earliest segment purge deadline, 0 = none                 */
+    uint64_t allocs;         /* owner stores with relaxed atomics; stats read it          */
+    struct heap *all_next, *pool_next;
+    bool active, listed;
+} heap;
+
+/* ---- globals ----------------------------------------------------------------------------- */
+static page empty_page;      /* free == 0: every fast path through it falls to the slow path */
+static heap empty_heap = {.direct = {[0 ... NDIRECT - 1] = &empty_page},
+                          .current = {[0 ... NCLASS - 1] = &empty_page}};
+static __thread heap *tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
+
+/* One byte per 4 MiB chunk: 0 not carve's, 1 a segment, 2 a huge mapping's first chunk, d in
+ * 3..254 the chunk d - 2 after it, 255 at least 253 after it (step back and look again). */
+static uint8_t chunk_map[(size_t)1 << (ADDR_BITS - SEG_SHIFT)];
+
+static int init_state;       /* 0 none, 1 running, 2 done */
+static int key_state;        /* 0 none, 1 creating, 2 ready */
+static pthread_key_t heap_key;
+static uintptr_t list_key, mark_key, canary_key;
+static bool slow_mode, secure_mode, tool_mode;
+static uint64_t purge_delay_ns;
+static int on_error;
+
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;   /* all_heaps, heap_pool */
+static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER; /* abandoned           */
+static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;    /* huge_cache          */
+static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;    /* all_segs            */
+static heap *all_heaps, *heap_pool;
+static segment *all_segs;
+static segment *abandoned;
+#define HUGE_CACHE_SLOTS 8
+#define HUGE_CACHE_BYTES ((size_t)256 << 20)
+static segment *huge_cache[HUGE_CACHE_SLOTS];
+static size_t huge_cached_bytes;
+
+static uint64_t failed_calls, peak_used, huge_frees; /* atomics */
+static size_t segments_live;                        /* atomic  */
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+#define RELAXED __ATOMIC_RELAXED
+CARVE_INLINE void bump(uint64_t *p, uint64_t v) { __atomic_store_n(p, *p + v, RELAXED); }
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+CARVE_INLINE unsigned size_class(size_t s)
+{
+    if (s <= 128) return s == 0 ? 0u : (unsigned)((s - 1) >> 4);
+    unsigned b = carve_log2_floor(s - 1);
+    return 8u + (b - 7u) * 4u + (unsigned)(((s - 1) >> (b - 2)) & 3u);
+}
+
+static size_t class_size(unsigned c)
+{
+    if (c < 8) return (size_t)(c + 1) * 16;
+    unsigned b = 7 + (c - 8) / 4, sub = (c - 8) % 4;
+    return ((size_t)1 << b) + ((size_t)(sub + 1) << (b - 2));
+}
+
+/* Slices per page for class c: room for at least 8 blocks, at most 16 slices (1 MiB). */
+static unsigned class_slices(unsigned c)
+{
+    size_t need = class_size(c) * 8;
+    size_t s = (need + SLICE_SIZE - 1) / SLICE_SIZE;
+    return s < 1 ? 1u : s > 16 ? 16u : (unsigned)s;
+}
+
+CARVE_INLINE block *dec(uintptr_t v) { return (block *)(v ^ list_key); }
+CARVE_INLINE uintptr_t enc(block *b) { return (uintptr_t)b ^ list_key; }
+CARVE_INLINE uintptr_t mark_of(const void *b) { return (uintptr_t)b ^ mark_key; }
+
+/* ---- the chunk map ------------------------------------------------------------------------ */
+static void map_set(segment *seg, size_t bytes, bool on)
+{
+    size_t first = (uintptr_t)seg >> SEG_SHIFT, n = (bytes + SEG_SIZE - 1) >> SEG_SHIFT;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = n == 1 && bytes == SEG_SIZE && seg->kind == SEG_NORMAL ? 1
+                    : i + 2 < 255 ? (uint8_t)(i + 2) : 255;
+        __atomic_store_n(&chunk_map[first + i], on ? v : 0, RELAXED);
+    }
+    pthread_mutex_lock(&segs_lock);
+    if (on) {
+        seg->all_prev = NULL;
+        seg->all_next = all_segs;
+        if (all_segs) all_segs->all_prev = seg;
+        all_segs = seg;
+    } else {
+        if (seg->all_prev) seg->all_prev->all_next = seg->all_next; else all_segs = seg->all_next;
+        if (seg->all_next) seg->all_next->all_prev = seg->all_prev;
+    }
+    pthread_mutex_unlock(&segs_lock);
+}
+
+/* The segment whose header starts the 4 MiB chunk holding p (for a huge mapping, the chunk
+ * where it begins), or NULL when p is not in carve's memory. Never touches p. */
+CARVE_INLINE segment *seg_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (CARVE_UNLIKELY(a >> ADDR_BITS)) return NULL;
+    size_t i = a >> SEG_SHIFT;
+    uint8_t d = __atomic_load_n(&chunk_map[i], RELAXED);
+    while (d == 255) {
+        if (i < 253) return NULL;
+        d = __atomic_load_n(&chunk_map[i -= 253], RELAXED);
+    }
+    if (d <= 2) return d == 0 ? NULL : (segment *)(i << SEG_SHIFT);
+    if (i < (size_t)(d - 2)) return NULL;
+    return (segment *)((i - (d - 2)) << SEG_SHIFT);
+}
+
+/* ---- misuse ------------------------------------------------------------------------------- */
+static void global_init(void);
+typedef enum fault { F_DOUBLE, F_FOREIGN, F_INSIDE, F_MISALIGNED, F_CANARY } fault;
+
+/* Report misuse of p by op ("free", "realloc", ...), and apply the policy. Returns only when
+ * the policy is warn or ignore: the caller then ignores the call. */
+static CARVE_NOINLINE void report(fault f, const char *op, const void *p, size_t bs)
+{
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
+    if (on_error == CARVE_ON_ERROR_IGNORE) return;
+    int saved = errno;
+    switch (f) {
+    case F_DOUBLE:
+        if (strcmp(op, "free") == 0)
+            carve_outputf("carve: double free of %p (block of %zu bytes)\n", p, bs);
+        else
+            carve_outputf("carve: %s of freed pointer %p (block of %zu bytes)\n", op, p, bs);
+        break;
+    case F_FOREIGN:
+        carve_outputf("carve: %s of invalid pointer %p (not allocated by carve)\n", op, p);
+        break;
+    case F_INSIDE:
+        carve_outputf("carve: %s of invalid pointer %p (inside a block of %zu bytes)\n", op, p, bs);
+        break;
+    case F_MISALIGNED:
+        carve_outputf("carve: %s of invalid pointer %p (misaligned)\n", op, p);
+        break;
+    case F_CANARY:
+        carve_outputf("carve: heap overflow past the end of %p (block of %zu bytes, canary "
+                      "overwritten)\n", p, bs);
+        break;
+    }
+    errno = saved;
+    if (on_error == CARVE_ON_ERROR_ABORT) abort();
+}
+
+/* ---- global initialisation --------------------------------------------------------------- */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&heaps_lock);
+    pthread_mutex_lock(&abandon_lock);
+    pthread_mutex_lock(&huge_lock);
+    pthread_mutex_lock(&segs_lock);
+}
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&segs_lock);
+    pthread_mutex_unlock(&huge_lock);
+    pthread_mutex_unlock(&abandon_lock);
+    pthread_mutex_unlock(&heaps_lock);
+}
+static void fork_child(void)
+{
+    /* Only this thread lives on: re-initialise the locks the other threads can never release. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    heaps_lock = fresh;
+    abandon_lock = fresh;
+    huge_lock = fresh;
+    segs_lock = fresh;
+}
+
+static void heap_exit(void *arg);
+
+static void global_init(void)
+{
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&init_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) { /* another thread inits */ }
+        return;
+    }
+    cm_options_init();
+    uintptr_t keys[3] = {0, 0, 0};
+    if (getrandom(keys, sizeof keys, GRND_NONBLOCK) != (ssize_t)sizeof keys) {
+        uint64_t t = now_ns();
+        keys[0] = t * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&keys;
+        keys[1] = (t ^ (uintptr_t)&init_state) * 0xbf58476d1ce4e5b9ull;
+        keys[2] = keys[0] ^ keys[1] * 3;
+    }
+    secure_mode = cm_option_values[CARVE_OPTION_SECURE] != 0;
+    tool_mode = CM_VALGRIND && RUNNING_ON_VALGRIND && cm_option_values[CARVE_OPTION_VALGRIND] != 0;
+    slow_mode = secure_mode || tool_mode;
+    list_key = secure_mode ? (keys[0] | 1) : 0;
+    mark_key = keys[1] | 1;
+    canary_key = keys[2];
+    purge_delay_ns = (uint64_t)cm_option_values[CARVE_OPTION_PURGE_DELAY_MS] * 1000000u;
+    on_error = (int)cm_option_values[CARVE_OPTION_ON_ERROR];
+    __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+/* Key creation and atfork registration may allocate, so they run once the calling thread has a
+ * heap (a nested malloc then takes the ordinary path). */
+static void register_thread_hooks(heap *h)
+{
+    int st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
+    if (st == 0 && __atomic_compare_exchange_n(&key_state, &st, 1, false, __ATOMIC_ACQ_REL,
+                                               __ATOMIC_ACQUIRE)) {
+        if (pthread_key_create(&heap_key, heap_exit) == 0) {
+            pthread_atfork(fork_prepare, fork_parent, fork_child);
+            __atomic_store_n(&key_state, 2, __ATOMIC_RELEASE);
+        } else {
+            __atomic_store_n(&key_state, 3, __ATOMIC_RELEASE); /* heaps are then never abandoned */
+        }
+        st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
+    }
+    if (st == 2) pthread_setspecific(heap_key, h);
+}
+
+/* The calling thread's heap, made on first use. NULL only when no memory is left. */
+static CARVE_NOINLINE heap *heap_acquire(void)
+{
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
+    pthread_mutex_lock(&heaps_lock);
+    heap *h = heap_pool;
+    if (h != NULL) {
+        heap_pool = h->pool_next;
+    } else {
+        size_t n = SLICE_SIZE / sizeof(heap);
+        heap *fresh = carve_os_map(n * sizeof(heap), 0);
+        if (fresh == NULL) {
+            pthread_mutex_unlock(&heaps_lock);
+            return NULL;
+        }
+        for (size_t i = 1; i < n; i++) {
+            fresh[i].pool_next = heap_pool;
+            heap_pool = &fresh[i];
+        }
+        h = &fresh[0];
+    }
+    /* A pooled heap keeps its counters and its place in all_heaps: stats sum over every
+     * thread that ever ran. Its queues and segments were emptied by heap_exit. */
+    bool listed = h->listed;
+    heap *all_next = h->all_next;
+    uint64_t allocs = h->allocs;
+    memset(h, 0, sizeof *h);
+    h->allocs = allocs;
+    h->listed = true;
+    h->all_next = listed ? all_next : all_heaps;
+    if (!listed) all_heaps = h;
+    for (unsigned c = 0; c < NCLASS; c++) h->current[c] = &empty_page;
+    for (unsigned i = 0; i < NDIRECT; i++) h->direct[i] = &empty_page;
+    h->remote_hint = 0;
+    h->purge_at = 0;
+    __atomic_store_n(&h->active, true, RELAXED);
+    pthread_mutex_unlock(&heaps_lock);
+    tls_heap = h;
+    register_thread_hooks(h);
+    return h;
+}
+
+/* ---- page queues --------------------------------------------------------------------------- */
+static void q_remove(pqueue *q, page *pg)
+{
+    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
+    pg->prev = pg->next = NULL;
+}
+static void q_push_front(pqueue *q, page *pg)
+{
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg; else q->last = pg;
+    q->first = pg;
+}
+static void q_push_back(pqueue *q, page *pg)
+{
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg; else q->first = pg;
+    q->last = pg;
+}
+static void sync_current(heap *h, unsigned c)
+{
+    page *first = h->queue[c].first, *cur = first != NULL && !slow_mode ? first : &empty_page;
+    h->current[c] = cur;
+    if (class_size(c) > DIRECT_MAX + 15) return;
+    size_t lo = c == 0 ? 0 : class_size(c - 1) / 16 + 1, hi = class_size(c) / 16;
+    for (size_t i = lo; i <= hi && i < NDIRECT; i++) h->direct[i] = cur;
+}
+
+/* ---- segments -------------------------------------------------------------------------------- */
+CARVE_INLINE page *page_of(segment *seg, const void *p)
+{
+    size_t slice = ((uintptr_t)p - (uintptr_t)seg) >> SLICE_SHIFT;
+    return &seg->pages[seg->slice_head[slice]];
+}
+
+static void verbose_map_failure(size_t bytes)
+{
+    if (!cm_option_values[CARVE_OPTION_VERBOSE]) return;
+    int saved = errno;
+    carve_outputf("carve: mapping %zu bytes failed (errno %d)\n", bytes, saved);
+    errno = saved;
+}
+
+static segment *segment_map(heap *h)
+{
+    segment *seg = carve_os_map(SEG_SIZE, SEG_SIZE);
+    if (seg == NULL) {
+        verbose_map_failure(SEG_SIZE);
+        return NULL;
+    }
+    seg->kind = SEG_NORMAL;
+    seg->free_mask = ALL_SLICES;
+    for (unsigned i = 0; i < SLICES; i++) seg->pages[i].kind = PAGE_FREE;
+    __atomic_store_n(&seg->heap, h, RELAXED);
+    seg->next = h->segs;
+    if (h->segs) h->segs->prev = seg;
+    h->segs = seg;
+    map_set(seg, SEG_SIZE, true);
+    __atomic_add_fetch(&segments_live, 1, RELAXED);
+    return seg;
+}
+
+static void segment_unmap(heap *h, segment *seg)
+{
+    if (seg->prev) seg->prev->next = seg->next; else h->segs = seg->next;
+    if (seg->next) seg->next->prev = seg->prev;
+    map_set(seg, SEG_SIZE, false);
+    __atomic_sub_fetch(&segments_live, 1, RELAXED);
+    carve_os_unmap(seg, SEG_SIZE);
+}
+
+/* Decommit the free slices of seg in mask. */
+static bool segment_purge(segment *seg, uint64_t mask)
+{
+    uint64_t d = mask & seg->dirty_mask & seg->free_mask;
+    bool any = d != 0;
+    seg->dirty_mask &= ~d;
+    seg->aged_mask &= ~d;
+    while (d != 0) {
+        unsigned s = carve_ctz64(d), e = s;
+        while (e < SLICES && (d >> e & 1)) e++;
+        carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
+        d &= e >= 64 ? 0 : ~(uint64_t)0 << e;
+    }
+    return any;
+}
+
+/* A purge tick of seg: decommit the slices that stayed free since the last tick (free for one
+ * to two delays), age the others, and schedule the next tick while any are dirty. */
+static bool segment_tick(segment *seg, uint64_t now)
+{
+    bool any = segment_purge(seg, seg->aged_mask);
+    seg->aged_mask = seg->dirty_mask;
+    seg->purge_at = seg->dirty_mask != 0 ? now + purge_delay_ns : 0;
+    return any;
+}
+
+/* Decommit what is due (everything when force); unmap empty segments beyond one spare once
+ * their delay has passed too (an empty segment is reused at once by the next allocations). */
+static bool heap_purge(heap *h, bool force)
+{
+    if (!force && (h->purge_at == 0 || now_ns() < h->purge_at)) return false;
+    uint64_t now = force ? UINT64_MAX : now_ns(), next = 0;
+    bool any = false, spare = false;
+    segment *seg = h->segs;
+    while (seg != NULL) {
+        segment *after = seg->next;
+        bool empty = seg->free_mask == ALL_SLICES;
+        if (empty && (spare || force)) {
+            uint64_t unmap_at = seg->released_at + 4 * purge_delay_ns;
+            if (force || unmap_at <= now) {
+                segment_unmap(h, seg);
+                any = true;
+                seg = after;
+                continue;
+            }
+            if (next == 0 || unmap_at < next) next = unmap_at;
+        }
+        spare |= empty;
+        if (force) {
+            any |= segment_purge(seg, ~(uint64_t)0);
+            seg->purge_at = 0;
+        } else if (seg->purge_at != 0 && seg->purge_at <= now) {
+            any |= segment_tick(seg, now);
+        }
+        if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
+        seg = after;
+    }
+    h->purge_at = next;
+    return any;
+}
+
+/* CARVE_SECURE=1: the last OS page of every span is a guard page (PROT_NONE). */
+static size_t guard_bytes(void) { return secure_mode ? carve_os_page_size() : 0; }
+
+/* A run of n free slices in seg (n >= 1), or -1. */
+static int find_run(uint64_t free_mask, unsigned n)
+{
+    uint64_t run = free_mask;
+    for (unsigned k = 1; k < n && run != 0; k++) run &= free_mask >> k;
+    return run == 0 ? -1 : (int)carve_ctz64(run);
+}
+
+static heap *reclaim_one(heap *h);
+
+/* A fresh page descriptor spanning n slices, owned by h. NULL when no memory is left. */
+static page *span_alloc(heap *h, unsigned n)
+{
+    for (int attempt = 0;; attempt++) {
+        /* First pass: slices that are still committed (dirty), so that freed memory is reused
+         * before untouched memory is touched; second pass: any free slices. */
+        for (int pass = 0; pass < 2; pass++)
+        for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
+            int s = find_run(pass == 0 ? seg->free_mask & seg->dirty_mask : seg->free_mask, n);
+            if (s < 0) continue;
+            uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+            seg->free_mask &= ~bits;
+            seg->dirty_mask &= ~bits;
+            seg->aged_mask &= ~bits;
+            for (unsigned i = 0; i < n; i++) {
+                seg->slice_head[s + i] = (uint8_t)s;
+                if (i > 0) seg->pages[s + i].kind = PAGE_TAIL;
+            }
+            page *pg = &seg->pages[s];
+            memset(pg, 0, sizeof *pg);
+            pg->slices = (uint8_t)n;
+            pg->area = (uint8_t *)seg + (size_t)s * SLICE_SIZE;
+            if (secure_mode) /* best effort: without it the span merely has no guard */
+                carve_os_protect_none(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
+            return pg;
+        }
+        if (attempt == 0 && reclaim_one(h) != NULL) continue;
+        if (segment_map(h) == NULL) return NULL;
+    }
+}
+
+/* Give pg's slices back to its segment. may_unmap: a segment left empty is unmapped when the
+ * heap has another empty one (callers that walk a segment's pages pass false). */
+static void span_free(heap *h, page *pg, bool may_unmap)
+{
+    segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
+    unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
+    uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+    for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
+    __atomic_store_n(&pg->capacity, 0, RELAXED);
+    if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
+    seg->free_mask |= bits;
+    seg->dirty_mask |= bits;
+    if (purge_delay_ns == 0) {
+        segment_purge(seg, bits);
+    } else {
+        /* Ticks every delay while dirty slices remain: a slice is decommitted once it stayed
+         * free through a whole tick interval, so memory reused soon after its release (a
+         * free-all phase followed by an allocation phase) is not decommitted in between. */
+        seg->released_at = now_ns();
+        if (seg->purge_at == 0) seg->purge_at = seg->released_at + purge_delay_ns;
+        if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
+    }
+    if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
+        for (segment *other = h->segs; other != NULL; other = other->next) {
+            if (other != seg && other->free_mask == ALL_SLICES) { /* keep one spare only */
+                segment_unmap(h, seg);
+                return;
+            }
+        }
+    }
+}
+
+/* ---- pages ------------------------------------------------------------------------------------ */
+static void page_release(heap *h, page *pg, bool may_unmap)
+{
+    q_remove(pg->in_full ? &h->full : &h->queue[pg->cls], pg);
+    if (pg->kind == PAGE_SMALL) sync_current(h, pg->cls);
+    span_free(h, pg, may_unmap);
+}
+
+/* Thread up to a few more blocks of pg into its (empty) free list. */
+static void page_extend(page *pg)
+{
+    uint32_t cap = pg->capacity, bs = pg->block_size;
+    uint32_t n = 4096 / bs < 8 ? 8 : 4096 / bs;
+    if (n > pg->reserved - cap) n = pg->reserved - cap;
+    uint8_t *first = pg->area + (size_t)cap * bs;
+    for (uint32_t i = 0; i < n; i++) {
+        block *b = (block *)(first + (size_t)i * bs);
+        b->next = i + 1 < n ? enc((block *)((uint8_t *)b + bs)) : enc(NULL);
+        b->mark = mark_of(b);
+    }
+    pg->free = enc((block *)first);
+    __atomic_store_n(&pg->capacity, cap + n, RELAXED);
+    __atomic_store_n(&pg->offset, (cap + n) * bs, RELAXED);
+}
+
+static void page_collect(page *pg);
+
+/* Move local and remote frees into pg->free, which may hold blocks already. */
+static void page_collect_all(page *pg)
+{
+    uintptr_t keep = pg->free;
+    pg->free = enc(NULL);
+    page_collect(pg);
+    if (keep == enc(NULL)) return;
+    block *t = dec(keep);
+    while (t->next != enc(NULL)) t = dec(t->next);
+    t->next = pg->free;
+    pg->free = keep;
+}
+
+/* Move local and remote frees into pg->free (which must be empty). */
+static void page_collect(page *pg)
+{
+    if (pg->local_free != enc(NULL)) {
+        pg->free = pg->local_free;
+        pg->local_free = enc(NULL);
+    }
+    if (__atomic_load_n(&pg->xfree, RELAXED) == enc(NULL)) return;
+    uintptr_t xs = __atomic_exchange_n(&pg->xfree, enc(NULL), __ATOMIC_ACQUIRE);
+    uint32_t n = 1;
+    block *tail = dec(xs);
+    while (tail->next != enc(NULL)) {
+        tail = dec(tail->next);
+        if (++n > pg->used) { /* a cycle: the same block was pushed twice */
+            report(F_DOUBLE, "free", tail, pg->block_size);
+            tail->next = enc(NULL);
+            n = pg->used;
+            break;
+        }
+    }
+    tail->next = pg->free;
+    pg->free = xs;
+    pg->used -= n;
+}
+
+static page *page_new_small(heap *h, unsigned c)
+{
+    page *pg = span_alloc(h, class_slices(c));
+    if (pg == NULL) return NULL;
+    size_t bs = class_size(c);
+    pg->kind = PAGE_SMALL;
+    pg->cls = (uint8_t)c;
+    pg->block_size = (uint32_t)bs;
+    pg->reserved = (uint32_t)(((size_t)pg->slices * SLICE_SIZE - guard_bytes()) / bs);
+    pg->magic = (((uint64_t)1 << MAGIC_SHIFT) + bs - 1) / bs;
+    pg->free = pg->local_free = pg->xfree = enc(NULL);
+    q_push_front(&h->queue[c], pg);
+    sync_current(h, c);
+    return pg;
+}
+
+/* pg has no free block: file it as full. Returns false when remote frees arrived meanwhile
+ * (then they were collected and pg stays where it is). */
+static bool page_to_full(heap *h, page *pg)
+{
+    __atomic_store_n(&pg->in_full, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&pg->xfree, __ATOMIC_SEQ_CST) != enc(NULL)) {
+        __atomic_store_n(&pg->in_full, 0, RELAXED);
+        page_collect(pg);
+        return false;
+    }
+    q_remove(&h->queue[pg->cls], pg);
+    q_push_back(&h->full, pg);
+    sync_current(h, pg->cls);
+    return true;
+}
+
+static void page_from_full(heap *h, page *pg)
+{
+    q_remove(&h->full, pg);
+    __atomic_store_n(&pg->in_full, 0, RELAXED);
+    q_push_front(&h->queue[pg->cls], pg);
+    sync_current(h, pg->cls);
+}
+
+/* Collect the remote frees of full pages; pages with room go back to their queues. */
+static void heap_collect_full(heap *h)
+{
+    page *pg = h->full.first;
+    while (pg != NULL) {
+        page *after = pg->next;
+        if (__atomic_load_n(&pg->xfree, RELAXED) != enc(NULL)) {
+            page_collect(pg);
+            if (pg->used == 0) page_release(h, pg, true);
+            else if (pg->kind == PAGE_SMALL) page_from_full(h, pg);
+        }
+        pg = after;
+    }
+}
+
+/* A page of class c with a free block, or NULL (out of memory). */
+static page *find_page(heap *h, unsigned c)
+{
+    if (__atomic_load_n(&h->remote_hint, RELAXED) &&
+        __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
+        heap_collect_full(h);
+    page *pg = h->queue[c].first;
+    while (pg != NULL) {
+        page *after = pg->next;
+        if (pg->free == enc(NULL)) page_collect(pg);
+        if (pg->free == enc(NULL) && pg->capacity < pg->reserved) page_extend(pg);
+        if (pg->free != enc(NULL)) {
+            if (pg != h->queue[c].first) {
+                q_remove(&h->queue[c], pg);
+                q_push_front(&h->queue[c], pg);
+                sync_current(h, c);
+            }
+            return pg;
+        }
+        page_to_full(h, pg);
+        if (pg->free != enc(NULL)) return pg; /* remote frees arrived while filing it */
+        pg = after;
+    }
+    heap_purge(h, false);
+    pg = page_new_small(h, c);
+    if (pg != NULL) page_extend(pg);
+    return pg;
+}
+
+CARVE_INLINE block *page_pop(heap *h, page *pg)
+{
+    block *b = dec(pg->free);
+    pg->free = b->next;
+    b->mark = 0;
+    __atomic_store_n(&pg->used, pg->used + 1, RELAXED);
+    bump(&h->allocs, 1);
+    return b;
+}
+
+/* ---- large and huge ------------------------------------------------------------------------ */
+static void *large_alloc(heap *h, size_t size, size_t align)
+{
+    size_t extra = align > SLICE_SIZE ? align - SLICE_SIZE : 0;
+    size_t n = (size + extra + guard_bytes() + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    if (n > SLICES - 1) return NULL;
+    if (__atomic_load_n(&h->remote_hint, RELAXED) &&
+        __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
+        heap_collect_full(h); /* large blocks other threads freed: their spans come back */
+    heap_purge(h, false);
+    page *pg = span_alloc(h, (unsigned)n);
+    if (pg == NULL) return NULL;
+    uintptr_t user = carve_align_up_ptr((uintptr_t)pg->area, align < 16 ? 16 : align);
+    pg->kind = PAGE_LARGE;
+    pg->offset = (uint32_t)(user - (uintptr_t)pg->area);
+    pg->block_size = (uint32_t)(n * SLICE_SIZE - guard_bytes());
+    pg->reserved = 1;
+    __atomic_store_n(&pg->capacity, 1, RELAXED);
+    pg->used = 1;
+    pg->free = pg->local_free = pg->xfree = enc(NULL);
+    pg->in_full = 1;
+    q_push_back(&h->full, pg);
+    ((block *)user)->mark = 0;
+    bump(&h->allocs, 1);
+    return (void *)user;
+}
+
+static size_t large_usable(const page *pg) { return pg->block_size - pg->offset; }
+
+static void huge_expire(uint64_t now, bool all)
+{
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        segment *seg = huge_cache[i];
+        if (seg == NULL || (!all && now - seg->huge_freed_at < purge_delay_ns)) continue;
+        huge_cache[i] = NULL;
+        huge_cached_bytes -= seg->huge_map;
+        map_set(seg, seg->huge_map, false);
+        carve_os_unmap(seg, seg->huge_map);
+    }
+}
+
+static void *huge_alloc(heap *h, size_t size, size_t align)
+{
+    size_t hdr = align > HUGE_HDR ? align : HUGE_HDR, total;
+    if (carve_add_overflow(size, hdr, &total) || !carve_align_up_checked(total, 4096, &total) ||
+        total > ((size_t)1 << ADDR_BITS))
+        return NULL;
+    size_t map_align = align > SEG_SIZE ? align : SEG_SIZE;
+    segment *seg = NULL;
+    pthread_mutex_lock(&huge_lock);
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS && seg == NULL; i++) {
+        segment *c = huge_cache[i];
+        if (c != NULL && c->huge_map >= total && c->huge_map - total <= total / 4 &&
+            ((uintptr_t)c & (map_align - 1)) == 0) {
+            seg = c;
+            huge_cache[i] = NULL;
+            huge_cached_bytes -= c->huge_map;
+        }
+    }
+    huge_expire(now_ns(), false);
+    pthread_mutex_unlock(&huge_lock);
+    if (seg == NULL) {
+        seg = carve_os_map(total, map_align);
+        if (seg == NULL) {
+            verbose_map_failure(total);
+            return NULL;
+        }
+        seg->huge_map = carve_align_up(total, carve_os_page_size());
+        seg->kind = SEG_HUGE;
+        map_set(seg, seg->huge_map, true);
+        __atomic_add_fetch(&segments_live, 1, RELAXED);
+        }
+    seg->kind = SEG_HUGE;
+    seg->huge_user = (uint8_t *)seg + hdr;
+    ((block *)seg->huge_user)->mark = 0;
+    bump(&h->allocs, 1);
+    return seg->huge_user;
+}
+
+static size_t huge_usable(const segment *seg)
+{
+    return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg);
+}
+
+static void huge_free(segment *seg)
+{
+    __atomic_add_fetch(&huge_frees, 1, RELAXED);
+    pthread_mutex_lock(&huge_lock);
+    seg->kind = SEG_HUGE_CACHED;
+    seg->huge_freed_at = now_ns();
+    huge_expire(seg->huge_freed_at, false);
+    bool cached = false;
+    if (purge_delay_ns != 0 && seg->huge_map <= HUGE_CACHE_BYTES / 4 &&
+        huge_cached_bytes + seg->huge_map <= HUGE_CACHE_BYTES) {
+        for (unsigned i = 0; i < HUGE_CACHE_SLOTS && !cached; i++) {
+            if (huge_cache[i] == NULL) {
+                huge_cache[i] = seg;
+                huge_cached_bytes += seg->huge_map;
+                cached = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(&huge_lock);
+    if (!cached) {
+        map_set(seg, seg->huge_map, false);
+        __atomic_sub_fetch(&segments_live, 1, RELAXED);
+        carve_os_unmap(seg, seg->huge_map);
+    }
+}
+
+/* ---- abandon and reclaim ------------------------------------------------------------------- */
+static void heap_exit(void *arg)
+{
+    heap *h = arg;
+    if (h == NULL || h == &empty_heap) return;
+    int saved = errno;
+    for (unsigned c = 0; c <= NCLASS; c++) {
+        pqueue *q = c < NCLASS ? &h->queue[c] : &h->full;
+        page *pg = q->first;
+        while (pg != NULL) {
+            page *after = pg->next;
+            page_collect_all(pg);
+            if (pg->used == 0) page_release(h, pg, false);
+            pg = after;
+        }
+    }
+    heap_purge(h, true);
+    pthread_mutex_lock(&abandon_lock);
+    while (h->segs != NULL) {
+        segment *seg = h->segs;
+        h->segs = seg->next;
+        __atomic_store_n(&seg->heap, NULL, __ATOMIC_RELEASE);
+        seg->prev = NULL;
+        seg->next = abandoned;
+        if (abandoned) abandoned->prev = seg;
+        __atomic_store_n(&abandoned, seg, RELAXED);
+    }
+    pthread_mutex_unlock(&abandon_lock);
+    tls_heap = &empty_heap;
+    pthread_mutex_lock(&heaps_lock);
+    __atomic_store_n(&h->active, false, RELAXED);
+    h->pool_next = heap_pool;
+    heap_pool = h;
+    pthread_mutex_unlock(&heaps_lock);
+    errno = saved;
+}
+
+/* Adopt one abandoned segment and its pages. Returns h, or NULL when none was abandoned. */
+static heap *reclaim_one(heap *h)
+{
+    if (__atomic_load_n(&abandoned, RELAXED) == NULL) return NULL;
+    pthread_mutex_lock(&abandon_lock);
+    segment *seg = abandoned;
+    if (seg != NULL) {
+        __atomic_store_n(&abandoned, seg->next, RELAXED);
+        if (abandoned) abandoned->prev = NULL;
+    }
+    pthread_mutex_unlock(&abandon_lock);
+    if (seg == NULL) return NULL;
+    __atomic_store_n(&seg->heap, h, __ATOMIC_RELEASE);
+    seg->prev = NULL;
+    seg->next = h->segs;
+    if (h->segs) h->segs->prev = seg;
+    h->segs = seg;
+    for (unsigned s = 1; s < SLICES; s++) {
+        page *pg = &seg->pages[s];
+        if (seg->slice_head[s] != s || (seg->free_mask >> s & 1)) continue;
+        pg->prev = pg->next = NULL;
+        __atomic_store_n(&pg->in_full, 1, __ATOMIC_SEQ_CST);
+        q_push_back(&h->full, pg);
+        if (__atomic_load_n(&pg->xfree, __ATOMIC_SEQ_CST) != enc(NULL)) page_collect_all(pg);
+        if (pg->used == 0) page_release(h, pg, false);
+        else if (pg->kind == PAGE_SMALL &&
+                 (pg->free != enc(NULL) || pg->local_free != enc(NULL) ||
+                  pg->capacity < pg->reserved))
+            page_from_full(h, pg);
+    }
+    return h;
+}
+
+/* ---- allocation ----------------------------------------------------------------------------- */
+static void tool_malloclike(void *p, size_t size, bool zero)
+{
+    if (tool_mode) VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, zero);
+    (void)p, (void)size, (void)zero;
+}
+
+static void write_canary(block *b, size_t bs)
+{
+    uintptr_t v = (uintptr_t)b ^ canary_key;
+    memcpy((uint8_t *)b + bs - sizeof v, &v, sizeof v);
+}
+
+static bool canary_ok(const block *b, size_t bs)
+{
+    uintptr_t v;
+    memcpy(&v, (const uint8_t *)b + bs - sizeof v, sizeof v);
+    return v == ((uintptr_t)b ^ canary_key);
+}
+
+/* The generic allocator: any size, any alignment (a power of two), secure and tool modes. */
+static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
+{
+    heap *h = tls_heap;
+    if (h == &empty_heap) {
+        h = heap_acquire();
+        if (h == NULL) goto fail;
+    }
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
+    void *p = NULL;
+    size_t want = size, usable = 0;
+    if (align < 16) align = 16;
+    if (size < 16) size = 16; /* a block is never empty: its end stays inside its span */
+    if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
+    if (want <= SMALL_MAX && align <= SLICE_SIZE) {
+        unsigned c = size_class(want > align ? want : align);
+        while (c < NCLASS && class_size(c) % align != 0) c++;
+        if (c < NCLASS) {
+            page *pg = h->current[c];
+            if (pg == &empty_page || pg->free == enc(NULL)) pg = find_page(h, c);
+            if (pg != NULL) {
+                block *b = page_pop(h, pg);
+                usable = pg->block_size;
+                if (secure_mode) {
+                    usable -= 8;
+                    write_canary(b, pg->block_size);
+                }
+                if (zero) memset(b, 0, usable < size ? usable : size); /* pages may be reused */
+                p = b;
+            }
+            goto done;
+        }
+    }
+    if (size <= LARGE_MAX && align <= LARGE_MAX / 2) {
+        p = large_alloc(h, size, align);
+        if (p != NULL) {
+            page *pg = page_of(seg_of(p), p);
+            usable = large_usable(pg);
+            if (zero) memset(p, 0, size);
+        }
+    } else {
+        p = huge_alloc(h, size, align);
+        if (p != NULL) {
+            usable = huge_usable(seg_of(p));
+            if (zero && seg_of(p)->huge_freed_at != 0) memset(p, 0, size);
+        }
+    }
+done:
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+    if (p != NULL) {
+        tool_malloclike(p, usable, zero);
+        return p;
+    }
+fail:
+    __atomic_add_fetch(&failed_calls, 1, RELAXED);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void *carve_malloc(size_t size)
+{
+    heap *h = tls_heap;
+    if (CARVE_LIKELY(size <= DIRECT_MAX)) {
+        page *pg = h->direct[(size + 15) >> 4];
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+    } else if (CARVE_LIKELY(size <= SMALL_MAX)) {
+        page *pg = h->current[size_class(size)];
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+    }
+    return malloc_slow(size, 0, false);
+}
+
+void *carve_calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (carve_mul_overflow(n, size, &total)) {
+        __atomic_add_fetch(&failed_calls, 1, RELAXED);
+        errno = ENOMEM;
+        return NULL;
+    }
+    heap *h = tls_heap;
+    if (CARVE_LIKELY(total <= DIRECT_MAX)) {
+        page *pg = h->direct[(total + 15) >> 4];
+        if (CARVE_LIKELY(pg->free != 0)) {
+            void *p = page_pop(h, pg);
+            return memset(p, 0, total);
+        }
+    }
+    return malloc_slow(total, 0, true);
+}
+
+void *carve_aligned_alloc(size_t align, size_t size)
+{
+    if (!carve_is_pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align <= 16) return carve_malloc(size);
+    return malloc_slow(size, align, false);
+}
+
+int carve_posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!carve_is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
+    int saved = errno;
+    void *p = align <= 16 ? carve_malloc(size) : malloc_slow(size, align, false);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+/* ---- free ----------------------------------------------------------------------------------- */
+/* Where p stands: its segment and page (or huge segment), its block size and usable size. */
+typedef struct where {
+    segment *seg;
+    page *pg;        /* NULL for huge */
+    size_t bs, usable;
+} where;
+
+/* Validate p for op. Returns true when p is a live block; otherwise reports and returns false. */
+static bool locate(const void *p, const char *op, where *w)
+{
+    segment *seg = seg_of(p);
+    if (seg == NULL) {
+        report(F_FOREIGN, op, p, 0);
+        return false;
+    }
+    w->seg = seg;
+    w->pg = NULL;
+    if (seg->kind != SEG_NORMAL) {
+        size_t us = huge_usable(seg);
+        if (seg->kind == SEG_HUGE_CACHED && (const uint8_t *)p == seg->huge_user) {
+            report(F_DOUBLE, op, p, us);
+            return false;
+        }
+        if ((const uint8_t *)p != seg->huge_user || seg->kind != SEG_HUGE) {
+            bool in = (const uint8_t *)p > seg->huge_user && (const uint8_t *)p < seg->huge_user + us;
+            if (((uintptr_t)p & 15) != 0) report(F_MISALIGNED, op, p, 0);
+            else report(in ? F_INSIDE : F_FOREIGN, op, p, us);
+            return false;
+        }
+        w->bs = w->usable = us;
+        return true;
+    }
+    if (((uintptr_t)p & 15) != 0) {
+        report(F_MISALIGNED, op, p, 0);
+        return false;
+    }
+    page *pg = page_of(seg, p);
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
+    if ((uintptr_t)p < (uintptr_t)seg + SLICE_SIZE || pg->kind == PAGE_FREE) {
+        report(F_FOREIGN, op, p, 0);
+        return false;
+    }
+    w->pg = pg;
+    if (pg->kind == PAGE_LARGE) {
+        w->bs = w->usable = large_usable(pg);
+        if (off != pg->offset) {
+            report(off > pg->offset ? F_INSIDE : F_FOREIGN, op, p, w->bs);
+            return false;
+        }
+    } else {
+        size_t bs = pg->block_size, idx = (size_t)((off * pg->magic) >> MAGIC_SHIFT);
+        w->bs = bs;
+        w->usable = secure_mode ? bs - 8 : bs;
+        if (idx >= __atomic_load_n(&pg->capacity, RELAXED)) {
+            report(F_FOREIGN, op, p, 0);
+            return false;
+        }
+        if (idx * bs != off) {
+            report(F_INSIDE, op, (const uint8_t *)p, bs);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Is b in one of the lists the owner can walk? (Confirms a mark match.) */
+static bool in_list(uintptr_t head, const block *b, uint32_t limit)
+{
+    for (uint32_t n = 0; head != enc(NULL) && n <= limit; n++) {
+        if (dec(head) == b) return true;
+        head = dec(head)->next;
+    }
+    return false;
+}
+
+static bool is_freed(heap *h, const where *w, const block *b)
+{
+    if (b->mark != mark_of(b)) return false;
+    if (__atomic_load_n(&w->seg->heap, RELAXED) != h) return true; /* remote: trust the mark */
+    const page *pg = w->pg;
+    return in_list(pg->free, b, pg->reserved) || in_list(pg->local_free, b, pg->reserved) ||
+           in_list(__atomic_load_n(&pg->xfree, __ATOMIC_ACQUIRE), b, pg->reserved);
+}
+
+/* The owner freed a block of pg and pg became empty, or was full: re-file or release it. */
+static CARVE_NOINLINE void free_local_unusual(heap *h, page *pg)
+{
+    /* An empty page is kept only when it is the last page of a class of at most 1 KiB (so that
+     * an alloc/free loop does not take and give back a page each time); bigger blocks hold
+     * too much memory to keep idle. */
+    if (pg->used == 0 && (pg->kind == PAGE_LARGE || pg->block_size > DIRECT_MAX ||
+                          h->queue[pg->cls].first != pg || pg->next != NULL)) {
+        int saved = errno;
+        page_release(h, pg, true);
+        errno = saved;
+    } else if (pg->in_full && pg->kind == PAGE_SMALL) {
+        page_from_full(h, pg);
+    }
+}
+
+static CARVE_NOINLINE void free_remote(segment *seg, page *pg, block *b);
+
+/* Free b, a live block of pg (validated by the caller). */
+static void free_block(heap *h, segment *seg, page *pg, block *b)
+{
+    b->mark = mark_of(b);
+    if (__atomic_load_n(&seg->heap, RELAXED) == h) {
+        b->next = pg->local_free;
+        pg->local_free = enc(b);
+        __atomic_store_n(&pg->used, pg->used - 1, RELAXED);
+        if (CARVE_UNLIKELY(pg->used == 0 || pg->in_full)) free_local_unusual(h, pg);
+        return;
+    }
+    free_remote(seg, pg, b);
+}
+
+static void free_remote(segment *seg, page *pg, block *b)
+{
+    uintptr_t head = __atomic_load_n(&pg->xfree, RELAXED);
+    do b->next = head;
+    while (!__atomic_compare_exchange_n(&pg->xfree, &head, enc(b), true, __ATOMIC_RELEASE,
+                                        RELAXED));
+    if (__atomic_load_n(&pg->in_full, __ATOMIC_SEQ_CST)) {
+        heap *owner = __atomic_load_n(&seg->heap, RELAXED);
+        if (owner != NULL) __atomic_store_n(&owner->remote_hint, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static CARVE_NOINLINE void free_slow(void *p)
+{
+    heap *h = tls_heap;
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
+    where w;
+    if (!locate(p, "free", &w)) goto out;
+    if (w.pg == NULL) {
+        if (tool_mode) VALGRIND_FREELIKE_BLOCK(p, 0);
+        huge_free(w.seg);
+        goto out;
+    }
+    block *b = p;
+    if (is_freed(h, &w, b)) {
+        report(F_DOUBLE, "free", p, w.usable);
+        goto out;
+    }
+    if (secure_mode && w.pg->kind == PAGE_SMALL && !canary_ok(b, w.bs)) {
+        report(F_CANARY, "free", p, w.bs - 8);
+        goto out;
+    }
+    free_block(h, w.seg, w.pg, b);
+    if (tool_mode) VALGRIND_FREELIKE_BLOCK(p, 0);
+out:
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+}
+
+/* The fast path: a block of a small page in a segment (chunk map 1). Slice 0 (the header) has a
+ * PAGE_FREE descriptor, so pointers into it fail the kind test. */
+void carve_free(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (CARVE_UNLIKELY((a >> ADDR_BITS) != 0 ||
+                       __atomic_load_n(&chunk_map[a >> SEG_SHIFT], RELAXED) != 1 || slow_mode)) {
+        if (p != NULL) free_slow(p);
+        return;
+    }
+    segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
+    page *pg = &seg->pages[(a >> SLICE_SHIFT) & (SLICES - 1)]; /* a tail fails the kind test */
+    uintptr_t off = a - (uintptr_t)pg->area;
+    block *b = p;
+    /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
+     * magic (off < 64 KiB here: the first slice of its page; see docs/malloc.md). */
+    uint64_t magic = pg->magic;
+    if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL) ||
+        CARVE_UNLIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic) ||
+        CARVE_UNLIKELY(off >= __atomic_load_n(&pg->offset, RELAXED)) ||
+        CARVE_UNLIKELY(b->mark == mark_of(b))) {
+        free_slow(p);
+        return;
+    }
+    b->mark = mark_of(b);
+    heap *h = tls_heap;
+    if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == h)) {
+        b->next = pg->local_free;
+        pg->local_free = enc(b);
+        uint32_t used = pg->used - 1;
+        __atomic_store_n(&pg->used, used, RELAXED);
+        if (CARVE_UNLIKELY(used == 0 || pg->in_full)) free_local_unusual(h, pg);
+        return;
+    }
+    free_remote(seg, pg, b);
+}
+
+/* p's usable size, or 0 (after a report) when p is not a live block. */
+static size_t checked_usable(const void *p, const char *op)
+{
+    where w;
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
+    size_t us = 0;
+    if (!locate(p, op, &w)) goto out;
+    if (w.pg != NULL && is_freed(tls_heap, &w, p)) {
+        report(F_DOUBLE, op, p, w.usable);
+        goto out;
+    }
+    us = w.usable;
+out:
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+    return us;
+}
+
+size_t carve_usable_size(const void *p)
+{
+    return p == NULL ? 0 : checked_usable(p, "malloc_usable_size");
+}
+
+/* Grow the large block p of the calling thread to size bytes by taking the free slices after
+ * its span, when there are enough. */
+static bool grow_large_in_place(void *p, size_t size)
+{
+    segment *seg = seg_of(p);
+    if (seg == NULL || seg->kind != SEG_NORMAL || size > LARGE_MAX ||
+        __atomic_load_n(&seg->heap, RELAXED) != tls_heap)
+        return false;
+    page *pg = page_of(seg, p);
+    if (pg->kind != PAGE_LARGE) return false;
+    unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT);
+    size_t n = (pg->offset + size + SLICE_SIZE - 1) >> SLICE_SHIFT;
+    if (s + n > SLICES) return false;
+    uint64_t more = ((((uint64_t)1 << (n - pg->slices)) - 1) << (s + pg->slices));
+    if ((seg->free_mask & more) != more) return false;
+    seg->free_mask &= ~more;
+    seg->dirty_mask &= ~more;
+    seg->aged_mask &= ~more;
+    for (unsigned i = s + pg->slices; i < s + n; i++) {
+        seg->slice_head[i] = (uint8_t)s;
+        seg->pages[i].kind = PAGE_TAIL;
+    }
+    pg->slices = (uint8_t)n;
+    pg->block_size = (uint32_t)(n * SLICE_SIZE);
+    return true;
+}
+
+void *carve_realloc(void *p, size_t size)
+{
+    if (p == NULL) return carve_malloc(size);
+    size_t old = checked_usable(p, "realloc");
+    if (old == 0) { /* reported; the policy let us go on */
+        errno = EINVAL;
+        return NULL;
+    }
+    if (size == 0) {
+        carve_free(p);
+        return NULL;
+    }
+    /* In place when it fits and would not waste more than half (small blocks keep their class). */
+    if (size <= old && (size >= old / 2 || old <= 1024)) {
+        if (tool_mode) VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
+        return p;
+    }
+    if (size > old && !slow_mode && grow_large_in_place(p, size)) return p;
+    /* Growing past the large sizes: reserve half as much again (address space only; pages are
+     * committed when touched) so that a block grown step by step is not copied every time. */
+    size_t want = size;
+    if (size > old && size > LARGE_MAX && size < ((size_t)1 << 44)) want = size + size / 2;
+    void *q = carve_malloc(want);
+    if (q == NULL && want != size) q = carve_malloc(size);
+    if (q == NULL) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    carve_free(p);
+    return q;
+}
+
+void *carve_reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (carve_mul_overflow(n, size, &total)) {
+        __atomic_add_fetch(&failed_calls, 1, RELAXED);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return carve_realloc(p, total);
+}
+
+extern __typeof(carve_malloc) cm_malloc __attribute__((alias("carve_malloc")));
+extern __typeof(carve_calloc) cm_calloc __attribute__((alias("carve_calloc")));
+extern __typeof(carve_realloc) cm_realloc __attribute__((alias("carve_realloc")));
+extern __typeof(carve_reallocarray) cm_reallocarray __attribute__((alias("carve_reallocarray")));
+extern __typeof(carve_free) cm_free __attribute__((alias("carve_free")));
+extern __typeof(carve_aligned_alloc) cm_aligned_alloc __attribute__((alias("carve_aligned_alloc")));
+extern __typeof(carve_posix_memalign) cm_posix_memalign
+    __attribute__((alias("carve_posix_memalign")));
+extern __typeof(carve_usable_size) cm_usable_size __attribute__((alias("carve_usable_size")));
+
+/* ---- trim, stats, check ---------------------------------------------------------------------- */
+bool carve_trim(void)
+{
+    int saved = errno;
+    bool any = false;
+    heap *h = tls_heap;
+    if (h == &empty_heap) h = heap_acquire();
+    if (h != NULL) {
+        while (reclaim_one(h) != NULL) { /* adopt what exited threads left, to sort it out */ }
+        heap_collect_full(h);
+        for (unsigned c = 0; c < NCLASS; c++) {
+            page *pg = h->queue[c].first;
+            while (pg != NULL) {
+                page *after = pg->next;
+                page_collect_all(pg);
+                if (pg->used == 0) page_release(h, pg, false);
+                pg = after;
+            }
+        }
+        any |= heap_purge(h, true);
+    }
+    pthread_mutex_lock(&huge_lock);
+    any |= huge_cached_bytes != 0;
+    huge_expire(0, true);
+    pthread_mutex_unlock(&huge_lock);
+    errno = saved;
+    return any;
+}
+
+size_t cm_segment_count(size_t *huge_cached)
+{
+    pthread_mutex_lock(&huge_lock);
+    *huge_cached = huge_cached_bytes;
+    pthread_mutex_unlock(&huge_lock);
+    return __atomic_load_n(&segments_live, RELAXED);
+}
+
+void carve_stats_get(carve_stats *out)
+{
+    carve_stats st;
+    carve_stats_init(&st);
+    pthread_mutex_lock(&heaps_lock);
+    for (heap *h = all_heaps; h != NULL; h = h->all_next) st.allocs += __atomic_load_n(&h->allocs, RELAXED);
+    pthread_mutex_unlock(&heaps_lock);
+    /* Live blocks: the pages' used counts (a block freed by another thread counts until its
+     * owner collects it) and the huge blocks. */
+    size_t live_blocks = 0, live_bytes = 0, free_blocks = 0, largest_free = 0;
+    pthread_mutex_lock(&segs_lock);
+    for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) {
+        if (seg->kind != SEG_NORMAL) {
+            if (seg->kind == SEG_HUGE) {
+                live_blocks++;
+                live_bytes += huge_usable(seg);
+            }
+            continue;
+        }
+        for (unsigned sl = 1; sl < SLICES; sl++) {
+            const page *pg = &seg->pages[sl];
+            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1)) continue;
+            uint8_t kind = __atomic_load_n(&pg->kind, RELAXED);
+            uint32_t used = __atomic_load_n(&pg->used, RELAXED);
+            uint32_t cap = __atomic_load_n(&pg->capacity, RELAXED), bs = pg->block_size;
+            if (kind == PAGE_FREE || used > cap) continue;
+            live_blocks += used;
+            live_bytes += (size_t)used * bs;
+            free_blocks += cap - used;
+            if (cap > used && bs > largest_free) largest_free = bs;
+        }
+    }
+    pthread_mutex_unlock(&segs_lock);
+    st.frees = st.allocs > live_blocks ? st.allocs - live_blocks : 0;
+    st.free_blocks = free_blocks;
+    st.largest_free = largest_free;
+    st.failed = __atomic_load_n(&failed_calls, RELAXED);
+    st.capacity = carve_os_mapped_bytes();
+    st.used = live_bytes;
+    st.free = st.capacity > st.used ? st.capacity - st.used : 0;
+    st.requested = st.used;
+    uint64_t peak = __atomic_load_n(&peak_used, RELAXED);
+    while (st.used > peak &&
+           !__atomic_compare_exchange_n(&peak_used, &peak, st.used, true, RELAXED, RELAXED)) {}
+    st.peak_requested = st.used > peak ? st.used : peak;
+    if (carve_stats_begin(out)) {
+        uint32_t size = out->size;
+        *out = st;
+        out->size = size;
+    }
+}
+
+static size_t list_check(uintptr_t head, const page *pg, uint32_t limit, size_t *count)
+{
+    size_t bad = 0, n = 0;
+    for (; head != enc(NULL); head = dec(head)->next) {
+        block *b = dec(head);
+        uintptr_t off = (uintptr_t)b - (uintptr_t)pg->area;
+        if (off >= (size_t)pg->capacity * pg->block_size || off % pg->block_size != 0) return bad + 1;
+        if (b->mark != mark_of(b)) bad++;
+        if (++n > limit) return bad + 1;
+    }
+    *count += n;
+    return bad;
+}
+
+size_t carve_malloc_check(void)
+{
+    heap *h = tls_heap;
+    if (h == &empty_heap) return 0;
+    size_t bad = 0;
+    for (unsigned c = 0; c <= NCLASS; c++) {
+        pqueue *q = c < NCLASS ? &h->queue[c] : &h->full;
+        if (c < NCLASS && h->current[c] != (q->first != NULL && !slow_mode ? q->first : &empty_page))
+            bad++;
+        const page *prev = NULL;
+        for (const page *pg = q->first; pg != NULL; prev = pg, pg = pg->next) {
+            segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
+            if (pg->prev != prev || __atomic_load_n(&seg->heap, RELAXED) != h || pg->in_full != (c == NCLASS)) bad++;
+            if (pg->kind == PAGE_FREE || (c < NCLASS && (pg->kind != PAGE_SMALL || pg->cls != c)))
+                bad++;
+            if (pg->kind != PAGE_SMALL) continue;
+            size_t n = 0;
+            bad += list_check(pg->free, pg, pg->reserved, &n);
+            bad += list_check(pg->local_free, pg, pg->reserved, &n);
+            if (pg->capacity > pg->reserved || pg->used + n > pg->capacity) bad++;
+            if ((size_t)pg->reserved * pg->block_size > (size_t)pg->slices * SLICE_SIZE) bad++;
+        }
+        if (q->last != prev) bad++;
+    }
+    for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
+        if (seg_of(seg) != seg || (seg->free_mask & 1) != 0 || seg->kind != SEG_NORMAL) bad++;
+        for (unsigned s = 1; s < SLICES; s++) {
+            bool is_free = seg->free_mask >> s & 1;
+            const page *pg = &seg->pages[seg->slice_head[s]];
+            if (!is_free && (pg->kind == PAGE_FREE || seg->slice_head[s] > s ||
+                             seg->slice_head[s] + pg->slices <= s))
+                bad++;
+            uint8_t own = seg->pages[s].kind; /* a tail slice says so; a free one is free */
+            if (is_free ? own != PAGE_FREE : (seg->slice_head[s] != s) != (own == PAGE_TAIL)) bad++;
+        }
+    }
+    return bad;
+}
+
+/* Set the bit of each block of the list head in bits. */
+static void mark_free(uintptr_t head, const page *pg, uint64_t *bits)
+{
+    for (uint32_t n = 0; head != enc(NULL) && n <= pg->capacity; n++) {
+        block *b = dec(head);
+        size_t i = ((uintptr_t)b - (uintptr_t)pg->area) / pg->block_size;
+        if (i < pg->capacity) bits[i / 64] |= (uint64_t)1 << (i % 64);
+        head = b->next;
+    }
+}
+
+void carve_malloc_walk(carve_walk_fn fn, void *ctx)
+{
+    heap *h = tls_heap;
+    if (h == &empty_heap || fn == NULL) return;
+    uintptr_t last = 0;
+    for (;;) {
+        segment *seg = NULL; /* the next segment above last */
+        for (segment *s = h->segs; s != NULL; s = s->next)
+            if ((uintptr_t)s > last && (seg == NULL || s < seg)) seg = s;
+        if (seg == NULL) return;
+        last = (uintptr_t)seg;
+        for (unsigned sl = 1; sl < SLICES; sl++) {
+            const page *pg = &seg->pages[sl];
+            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1) || pg->kind == PAGE_FREE)
+                continue;
+            if (pg->kind == PAGE_LARGE) {
+                carve_block_info info = {(uintptr_t)pg->area + pg->offset, large_usable(pg),
+                                         large_usable(pg), true};
+                fn(ctx, &info);
+                continue;
+            }
+            uint64_t bits[SLICE_SIZE / 16 / 64] = {0};
+            mark_free(pg->free, pg, bits);
+            mark_free(pg->local_free, pg, bits);
+            mark_free(__atomic_load_n(&pg->xfree, __ATOMIC_ACQUIRE), pg, bits);
+            size_t usable = secure_mode ? pg->block_size - 8 : pg->block_size;
+            for (uint32_t i = 0; i < pg->capacity; i++) {
+                bool is_free = bits[i / 64] >> (i % 64) & 1;
+                carve_block_info info = {(uintptr_t)pg->area + (size_t)i * pg->block_size,
+                                         pg->block_size, is_free ? 0 : usable, !is_free};
+                fn(ctx, &info);
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+/*
+ * src/pool.c: the fixed-size pool (seed 003).
+ *
+ * Algorithm: the caller's memory is cut into N equal blocks after a small control area. Free
+ * blocks form an intrusive singly linked LIFO list (the link is the first word of each free
+ * block); alloc pops the head, free pushes onto it. At init the list is 0 -> 1 -> ... -> N-1.
+ * An in-use bitmap (one bit per block) answers "is this block live" in O(1), which catches a
+ * double free without trusting anything stored inside a block.
+ *
+ * Invariants: the list holds exactly the blocks whose bit is clear, each once; its length is
+ * N - (allocs - frees); the bits past N are clear. Bound: alloc and free are O(1) (no scan, no search);
+ * init, check and walk are O(N). Layout and traps: src/pool_impl.h.
+ */
+#include "pool_impl.h"
+
+#include <string.h>
+
+/* A per-pool secret when the caller gives none: mixes ASLR'd addresses and a counter through
+ * splitmix64. Not cryptographic; it only keeps two pools' keys apart. */
+static uint64_t derive_secret(const void *mem)
+{
+    static uint64_t counter; /* atomic: pools may be set up on several threads at once */
+    uint64_t local = 0, tick = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    uint64_t z = (uint64_t)(uintptr_t)mem ^ ((uint64_t)(uintptr_t)&local << 17) ^
+                 ((uint64_t)(uintptr_t)&counter << 31) ^ (tick * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return z != 0 ? z : 0x5eed;
+}
+
+/* Do N blocks of bs, their bitmap and the alignment fit in [after_hdr, end)? */
+static bool pool_fits(uintptr_t after_hdr, uintptr_t end, size_t bs, size_t n)
+{
+    uintptr_t base = carve_align_up_ptr(after_hdr + (n + 63) / 64 * sizeof(uint64_t), 16);
+    return base <= end && (end - base) / bs >= n;
+}
+
+carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsigned flags, uint64_t secret)
+{
+    if (mem == NULL || block_size == 0 || (flags & ~(unsigned)CARVE_POOL_HARDENED) != 0) return NULL;
+    size_t bs;
+    if (!carve_align_up_checked(block_size, sizeof(void *), &bs) || bs > UINT32_MAX) return NULL;
+
+    uintptr_t start = (uintptr_t)mem, end;
+    if (__builtin_add_overflow(start, bytes, &end)) return NULL;
+    uintptr_t hdr = carve_align_up_ptr(start, _Alignof(carve_pool));
+    uintptr_t after_hdr = hdr + offsetof(carve_pool, bitmap);
+    if (hdr < start || after_hdr > end) return NULL;
+    /* N blocks need ceil(N/64) bitmap words; solve from an upper bound downwards. */
+    size_t room = end - after_hdr;
+    /* Start near the answer (the bitmap costs 1/8 byte per block, alignment up to 15 bytes),
+     * then step to the largest N that fits: a few steps either way. */
+    size_t n = room / bs, guess_words = (n + 63) / 64;
+    n = room > guess_words * sizeof(uint64_t) + 15 ? (room - guess_words * sizeof(uint64_t) - 15) / bs : 0;
+    while (n < room / bs && pool_fits(after_hdr, end, bs, n + 1)) n++;
+    while (n > 0 && !pool_fits(after_hdr, end, bs, n)) n--;
+    if (n == 0) return NULL;
+
+    carve_pool *p = (carve_pool *)hdr;
+    memset(p, 0, sizeof *p);
+    size_t words = (n + 63) / 64;
+    memset(p->bitmap, 0, words * sizeof(uint64_t));
+    p->base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
+    p->block_size = bs;
+    p->nblocks = n;
+    p->shift = carve_is_pow2(bs) ? carve_log2_floor(bs) : 0;
+    p->mask = bs - 1;
+    p->span = n * bs;
+    p->div_magic = p->span < (1ull << 32) ? UINT64_MAX / bs + 1 : 0;
+    p->flags = flags;
+    if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
+    p->bytes = bytes;
+    p->magic = POOL_MAGIC;
+
+    /* Thread 0 -> 1 -> ... -> N-1 -> NULL. */
+    for (size_t i = 0; i < n; i++) {
+        void **slot = (void **)(p->base + i * bs);
+        pool_encode(p, slot, i + 1 < n ? (void *)(p->base + (i + 1) * bs) : NULL);
+    }
+    p->head = (void *)p->base;
+    return p;
+}
+
+CARVE_API carve_pool *carve_pool_init_ex(void *mem, size_t bytes, size_t block_size, unsigned flags,
+                                         uint64_t secret)
+{
+    return carve_pool_format(mem, bytes, block_size, flags, secret);
+}
+
+CARVE_API carve_pool *carve_pool_init(void *mem, size_t bytes, size_t block_size)
+{
+    return carve_pool_format(mem, bytes, block_size, 0, 0);
+}
+
+CARVE_API void *carve_pool_alloc(carve_pool *p)
+{
+    void *b = pool_pop(p);
+    if (CARVE_UNLIKELY(b == NULL)) p->failed++;
+    return b;
+}
+
+CARVE_API carve_status carve_pool_free(carve_pool *p, void *block)
+{
+    carve_status st = pool_push(p, block);
+    /* NULL is foreign to every pool; answering OK only on this cold path keeps the hot one short */
+    return CARVE_UNLIKELY(st != CARVE_OK) && block == NULL ? CARVE_OK : st;
+}
+
+CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }
+CARVE_API size_t carve_pool_available(const carve_pool *p) { return pool_nfree(p); }
+CARVE_API size_t carve_pool_block_size(const carve_pool *p) { return p->block_size; }
+
+CARVE_API size_t carve_pool_usable_size(const carve_pool *p, const void *block)
+{
+    size_t i = pool_index(p, (uintptr_t)block);
+    return i != SIZE_MAX && pool_bit(p, i) ? p->block_size : 0;
+}
+
+size_t carve_pool_check_impl(const carve_pool *p)
+{
+    size_t bad = 0;
+    if (p->magic != POOL_MAGIC) return 1; /* nothing else can be trusted */
+    if (p->poisoned) bad++;
+    size_t nfree = pool_nfree(p);
+    if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
+    size_t words = (p->nblocks + 63) / 64, live = 0;
+    for (size_t w = 0; w < words; w++) live += carve_popcount64(p->bitmap[w]);
+    if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;
+    if (live != p->nblocks - nfree) bad++;
+    /* The list: each node a free block start, no more nodes than free blocks (so no cycle). */
+    size_t len = 0;
+    void *cur = p->head;
+    while (cur != NULL) {
+        size_t i = pool_index(p, (uintptr_t)cur);
+        if (i == SIZE_MAX || pool_bit(p, i) || len >= nfree) {
+            bad++;
+            return bad;
+        }
+        len++;
+        cur = pool_decode(p, (void *const *)cur);
+    }
+    if (len != nfree) bad++;
+    return bad;
+}
+
+CARVE_API size_t carve_pool_check(const carve_pool *p) { return p == NULL ? 1 : carve_pool_check_impl(p); }
+
+CARVE_API void carve_pool_walk(const carve_pool *p, carve_walk_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < p->nblocks; i++) {
+        bool used = pool_bit(p, i);
+        carve_block_info b = {.start = p->base + i * p->block_size, .size = p->block_size,
+                              .payload = used ? p->block_size : 0, .used = used};
+        fn(ctx, &b);
+    }
+}
+
+CARVE_API void carve_pool_stats(const carve_pool *p, carve_stats *out)
+{
+    if (!carve_stats_begin(out)) return;
+    out->capacity = p->bytes;
+    size_t nfree = pool_nfree(p);
+    out->used = (p->nblocks - nfree) * p->block_size;
+    out->free = nfree * p->block_size;
+    out->free_blocks = nfree;
+    out->largest_free = nfree > 0 ? p->block_size : 0;
+    out->requested = out->used;
+    out->peak_requested = p->touched * p->block_size;
+    out->allocs = p->allocs;
+    out->frees = p->frees;
+    out->failed = p->failed;
+}

@@ -1,0 +1,304 @@
+/* tests/unit/pool_test.c: the fixed-size pool. Init arguments, the seed's worked example block
+ * for block, every status carve_pool_free returns (and that the pool is unchanged after each),
+ * the hardened links, walk/stats, and a randomized run against a model LIFO stack with the
+ * checker after every step. */
+#include "carve/pool.h"
+#include "carve_test.h"
+#include "walk_log.h"
+#include "pool_impl.h"
+
+#include <string.h>
+
+static _Alignas(64) unsigned char arena[1 << 16];
+
+static size_t index_of(const carve_pool *p, const void *b) { return ((uintptr_t)b - p->base) / p->block_size; }
+
+START_TEST(init_rejects_bad_arguments)
+{
+    ck_assert_ptr_null(carve_pool_init(NULL, sizeof arena, 64));
+    ck_assert_ptr_null(carve_pool_init(arena, sizeof arena, 0));
+    ck_assert_ptr_null(carve_pool_init(arena, sizeof(carve_pool), 64));
+    ck_assert_ptr_null(carve_pool_init(arena, sizeof arena, SIZE_MAX));
+    ck_assert_ptr_null(carve_pool_init_ex(arena, sizeof arena, 64, 0x80, 0));
+    /* The smallest memory that holds one block: header + one bitmap word + alignment + block. */
+    size_t need = 0;
+    for (size_t n = 1; n < 400 && need == 0; n++)
+        if (carve_pool_init(arena, n, 64) != NULL) need = n;
+    ck_assert_uint_gt(need, sizeof(carve_pool) + 64);
+    carve_pool *p = carve_pool_init(arena, need, 64);
+    ck_assert_uint_eq(carve_pool_capacity(p), 1);
+    ck_assert_ptr_null(carve_pool_init(arena, need - 1, 64));
+}
+END_TEST
+
+START_TEST(block_size_rounds_to_pointer_alignment)
+{
+    carve_pool *p = carve_pool_init(arena + 3, sizeof arena - 3, 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(carve_pool_block_size(p), sizeof(void *));
+    p = carve_pool_init(arena, sizeof arena, 13);
+    ck_assert_uint_eq(carve_pool_block_size(p), 16);
+    void *a = carve_pool_alloc(p);
+    ck_assert_uint_eq((uintptr_t)a % 16, 0);
+    ck_assert_uint_ge((uintptr_t)a, (uintptr_t)arena);
+    ck_assert_uint_le((uintptr_t)a + 16, (uintptr_t)arena + sizeof arena);
+}
+END_TEST
+
+START_TEST(blocks_come_out_in_order_then_exhaust)
+{
+    carve_pool *p = carve_pool_init(arena, 4096, 64);
+    size_t n = carve_pool_capacity(p);
+    ck_assert_uint_gt(n, 50);
+    unsigned char *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *b = carve_pool_alloc(p);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_uint_eq(index_of(p, b), i);
+        if (prev != NULL) ck_assert_ptr_eq(b, prev + 64);
+        prev = b;
+        memset(b, 0xAB, 64); /* the whole block is the user's */
+    }
+    ck_assert_uint_eq(carve_pool_available(p), 0);
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    carve_stats st;
+    carve_stats_init(&st);
+    carve_pool_stats(p, &st);
+    ck_assert_uint_eq(st.failed, 2);
+    ck_assert_uint_eq(st.allocs, n);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+}
+END_TEST
+
+/* Seed 003's connection pool: a, b, c, d = blocks 0..3; free b; free d; e reuses block 3. */
+START_TEST(seed_worked_example_block_for_block)
+{
+    carve_pool *p = carve_pool_init(arena, 14 * 64 + 256, 64);
+    ck_assert_uint_ge(carve_pool_capacity(p), 14);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p), *c = carve_pool_alloc(p), *d = carve_pool_alloc(p);
+    ck_assert_uint_eq(index_of(p, a), 0);
+    ck_assert_uint_eq(index_of(p, b), 1);
+    ck_assert_uint_eq(index_of(p, c), 2);
+    ck_assert_uint_eq(index_of(p, d), 3);
+    ck_assert_ptr_eq(p->head, (void *)(p->base + 4 * 64)); /* free_head now 4 */
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);     /* next[1] = 4, head 1 */
+    ck_assert_ptr_eq(p->head, b);
+    ck_assert_ptr_eq(*(void **)b, (void *)(p->base + 4 * 64));
+    ck_assert_int_eq(carve_pool_free(p, d), CARVE_OK);     /* next[3] = 1, head 3 */
+    ck_assert_ptr_eq(p->head, d);
+    ck_assert_ptr_eq(*(void **)d, b);
+    /* the list is 3 -> 1 -> 4 -> 5 -> ... */
+    void *e = carve_pool_alloc(p);
+    ck_assert_ptr_eq(e, d);
+    ck_assert_uint_eq(index_of(p, e), 3);
+    ck_assert_ptr_eq(p->head, b);
+    ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 1);
+    ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 4);
+    ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 5);
+    (void)a;
+    (void)c;
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+}
+END_TEST
+
+static void snapshot(const carve_pool *p, carve_stats *st)
+{
+    carve_stats_init(st);
+    carve_pool_stats(p, st);
+}
+
+START_TEST(bad_frees_get_a_status_and_change_nothing)
+{
+    unsigned flags = (unsigned)_i; /* plain, then hardened */
+    carve_pool *p = carve_pool_init_ex(arena, 8192, 48, flags, 0);
+    unsigned char *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);
+    carve_stats before, after;
+    snapshot(p, &before);
+    void *head = p->head;
+
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_EDOUBLEFREE);
+    ck_assert_int_eq(carve_pool_free(p, a + 8), CARVE_EFOREIGN);      /* inside a block */
+    ck_assert_int_eq(carve_pool_free(p, a - 48), CARVE_EFOREIGN);     /* before block 0 */
+    ck_assert_int_eq(carve_pool_free(p, arena + 8192), CARVE_EFOREIGN); /* past the end */
+    ck_assert_int_eq(carve_pool_free(p, (void *)p), CARVE_EFOREIGN);  /* the control data */
+    int local;
+    ck_assert_int_eq(carve_pool_free(p, &local), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_pool_free(p, NULL), CARVE_OK);
+
+    snapshot(p, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    ck_assert_ptr_eq(p->head, head);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+    ck_assert_ptr_eq(carve_pool_alloc(p), b);
+    ck_assert_uint_eq(carve_pool_usable_size(p, a), 48);
+    ck_assert_uint_eq(carve_pool_usable_size(p, a + 1), 0);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    ck_assert_uint_eq(carve_pool_usable_size(p, a), 0);
+}
+END_TEST
+
+/* A use-after-free write of a chosen address into a free block's first word. A plain pool
+ * follows a forged link inside the pool (it hands a live block out twice: what the hardened
+ * option stops) but refuses one outside it. */
+START_TEST(plain_pool_follows_a_forged_link_inside_only)
+{
+    static _Alignas(16) unsigned char target[64];
+    carve_pool *p = carve_pool_init(arena, 4096, 64);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    *(void **)a = b; /* the write after free */
+    ck_assert_ptr_eq(carve_pool_alloc(p), a);
+    ck_assert_ptr_eq(carve_pool_alloc(p), b); /* b is live and handed out again */
+
+    p = carve_pool_init(arena, 4096, 64);
+    a = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    *(void **)a = target;
+    ck_assert_ptr_eq(carve_pool_alloc(p), a);
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+}
+END_TEST
+
+START_TEST(hardened_pool_refuses_a_forged_link)
+{
+    static _Alignas(16) unsigned char target[64];
+    carve_pool *p = carve_pool_init_ex(arena, 4096, 64, CARVE_POOL_HARDENED, 0x1234567890abcdefull);
+    void *a = carve_pool_alloc(p);
+    void *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    ck_assert_ptr_ne(*(void **)a, (void *)(p->base + 2 * 64)); /* stored encoded, not raw */
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+    *(void **)a = target;
+    ck_assert_uint_gt(carve_pool_check(p), 0); /* the checker sees the bad link */
+    carve_stats st;
+    snapshot(p, &st);
+    uint64_t failed = st.failed;
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    ck_assert_ptr_null(carve_pool_alloc(p)); /* poisoned: stays refused */
+    snapshot(p, &st);
+    ck_assert_uint_eq(st.failed, failed + 2);
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    /* frees still validate */
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_EDOUBLEFREE);
+}
+END_TEST
+
+START_TEST(hardened_pool_refuses_a_link_to_a_live_block)
+{
+    carve_pool *p = carve_pool_init_ex(arena, 4096, 64, CARVE_POOL_HARDENED, 0);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    /* Forge a correctly encoded link to live block b: still refused (b is in use). */
+    *(void **)a = (void *)((uintptr_t)b ^ p->secret ^ (uintptr_t)a);
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    ck_assert_ptr_null(carve_pool_alloc(p));
+}
+END_TEST
+
+
+START_TEST(walk_and_stats_agree)
+{
+    carve_pool *p = carve_pool_init(arena, 10000, 100);
+    void *x[10];
+    for (int i = 0; i < 10; i++) x[i] = carve_pool_alloc(p);
+    for (int i = 0; i < 10; i += 3) ck_assert_int_eq(carve_pool_free(p, x[i]), CARVE_OK);
+    walk_log w = {0};
+    carve_pool_walk(p, walk_log_block, &w);
+    ck_assert_uint_eq(w.n, carve_pool_capacity(p));
+    ck_assert_uint_eq(w.used, 6);
+    carve_stats st;
+    snapshot(p, &st);
+    ck_assert_uint_eq(st.capacity, 10000);
+    ck_assert_uint_eq(st.used, 6 * 104);
+    ck_assert_uint_eq(st.used, w.used_bytes);
+    ck_assert_uint_eq(st.free, (carve_pool_capacity(p) - 6) * 104);
+    ck_assert_uint_eq(st.peak_requested, 10 * 104);
+    ck_assert_uint_eq(st.allocs, 10);
+    ck_assert_uint_eq(st.frees, 4);
+    ck_assert_uint_eq(st.largest_free, 104);
+    st.version = 99;
+    carve_pool_stats(p, &st);
+    ck_assert_uint_eq(st.allocs, 10); /* wrong version: untouched */
+}
+END_TEST
+
+/* Random allocs and frees (and bad frees) against a model: the free list as a stack of
+ * indices, and a live set. The checker runs after every step. */
+START_TEST(randomized_against_model)
+{
+    unsigned flags = (unsigned)_i;
+    uint64_t seed = test_seed() + _i;
+    test_rng rng = {seed};
+    size_t bs = (size_t)test_rng_range(&rng, 1, 200);
+    carve_pool *p = carve_pool_init_ex(arena, (size_t)test_rng_range(&rng, 2000, sizeof arena), bs, flags, 0);
+    if (p == NULL) CARVE_FAILF(seed, "init failed");
+    size_t n = carve_pool_capacity(p);
+    size_t *stack = calloc(n, sizeof *stack), top = 0; /* top of stack = next alloc */
+    bool *live = calloc(n, sizeof *live);
+    for (size_t i = 0; i < n; i++) stack[i] = n - 1 - i;
+    top = n;
+    size_t steps = 20000 * test_scale();
+    for (size_t s = 0; s < steps; s++) {
+        uint64_t op = test_rng_below(&rng, 10);
+        if (op < 5) {
+            void *b = carve_pool_alloc(p);
+            if (top == 0) {
+                if (b != NULL) CARVE_FAILF(seed, "step %zu: alloc from an empty pool", s);
+            } else {
+                size_t want = stack[--top];
+                if (b == NULL || index_of(p, b) != want)
+                    CARVE_FAILF(seed, "step %zu: alloc gave %p, model wants block %zu", s, b, want);
+                live[want] = true;
+                memset(b, (int)s, p->block_size);
+            }
+        } else if (op < 9) {
+            size_t i = (size_t)test_rng_below(&rng, n);
+            carve_status st = carve_pool_free(p, (void *)(p->base + i * p->block_size));
+            carve_status want = live[i] ? CARVE_OK : CARVE_EDOUBLEFREE;
+            if (st != want) CARVE_FAILF(seed, "step %zu: free block %zu gave %d, want %d", s, i, st, want);
+            if (live[i]) {
+                live[i] = false;
+                stack[top++] = i;
+            }
+        } else {
+            uintptr_t a = p->base + (uintptr_t)test_rng_below(&rng, p->span + 64);
+            size_t i = (a - p->base) / p->block_size;
+            bool start = (a - p->base) % p->block_size == 0 && i < n;
+            if (!start || !live[i]) {
+                carve_status st = carve_pool_free(p, (void *)a);
+                carve_status want = start ? CARVE_EDOUBLEFREE : CARVE_EFOREIGN;
+                if (st != want) CARVE_FAILF(seed, "step %zu: bad free %#lx gave %d, want %d", s, (unsigned long)a, st, want);
+            }
+        }
+        size_t bad = carve_pool_check(p);
+        if (bad != 0) CARVE_FAILF(seed, "step %zu: check found %zu violations", s, bad);
+        if (carve_pool_available(p) != top) CARVE_FAILF(seed, "step %zu: available %zu, model %zu", s, carve_pool_available(p), top);
+    }
+    free(stack);
+    free(live);
+}
+END_TEST
+
+static Suite *pool_suite(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *tc = tcase_create("pool");
+    tcase_add_test(tc, init_rejects_bad_arguments);
+    tcase_add_test(tc, block_size_rounds_to_pointer_alignment);
+    tcase_add_test(tc, blocks_come_out_in_order_then_exhaust);
+    tcase_add_test(tc, seed_worked_example_block_for_block);
+    tcase_add_loop_test(tc, bad_frees_get_a_status_and_change_nothing, 0, 2);
+    tcase_add_test(tc, plain_pool_follows_a_forged_link_inside_only);
+    tcase_add_test(tc, hardened_pool_refuses_a_forged_link);
+    tcase_add_test(tc, hardened_pool_refuses_a_link_to_a_live_block);
+    tcase_add_test(tc, walk_and_stats_agree);
+    tcase_add_loop_test(tc, randomized_against_model, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CARVE_TEST_MAIN(pool_suite)
