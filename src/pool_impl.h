@@ -1,6 +1,7 @@
 /*
- * src/pool_impl.h: the pool's layout and its O(1) paths, shared by src/pool.c (the public pool)
- * and src/slab.c (each slab embeds one pool). Not installed.
+ * src/pool_impl.h: the pool's layout and its O(1) helpers, shared by src/pool.c (the public pool)
+ * and src/slab.c (each slab embeds one pool). Not installed. The hot alloc/free paths are the
+ * inline ones in include/carve/pool.h; their fields lead struct carve_pool.
  *
  * Layout of a pool over the caller's memory:
  *
@@ -8,7 +9,9 @@
  *
  *   struct carve_pool  head      first free block (a real pointer, never encoded)
  *                      base      address of block 0, 16-aligned
- *                      span      N * block_size
+ *                      span      N * block_size (span_fast: the same, or 0 to send every
+ *                                op to the out-of-line path: pools >= 4 GiB, a poisoned pool)
+ *                      bitmap    points at the bitmap right after the struct
  *                      secret    0 for a plain pool; the XOR key of a hardened one
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
@@ -26,24 +29,37 @@
 
 #define POOL_MAGIC 0x706f6f6c43525645ull /* "EVRCloop" */
 
+/* The first members mirror struct carve_pool_hot_ (include/carve/pool.h), which the inline
+ * fast paths read; the asserts below keep the two in step. */
 struct carve_pool {
-    void *head;            /* first free block, NULL when exhausted */
+    void *head;            /* first free block (a real pointer, never encoded) */
     uintptr_t base;        /* block 0 */
+    size_t span_fast;      /* span when < 2^32 (the fast paths' multiply is exact), else 0 */
+    uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
+    uintptr_t secret;      /* 0: plain links */
+    uint64_t div_magic;    /* UINT64_MAX / block_size + 1, for span < 2^32; 0: use '/' */
+    size_t mask;           /* block_size - 1 */
+    unsigned shift;        /* log2(block_size) when it is a power of two, else 0 */
+    unsigned pad_;
+    size_t touched;        /* 1 + the highest index ever handed out (see carve_pool_alloc_cold) */
+    uint64_t allocs, frees; /* successful allocs and frees: nfree = N - (allocs - frees) */
+    /* cold fields */
+    uint64_t failed;
     size_t span;           /* nblocks * block_size */
     size_t block_size;
-    uint64_t div_magic;    /* UINT64_MAX / block_size + 1, for span < 2^32; 0: use '/' */
-    uintptr_t secret;      /* 0: plain links */
     size_t nblocks;
-    size_t touched;        /* 1 + the highest index ever handed out (see pool_pop) */
-    uint64_t allocs, frees, failed; /* successful allocs and frees: nfree = N - (allocs - frees) */
-    unsigned shift;        /* log2(block_size) when it is a power of two, else 0 */
-    size_t mask;           /* block_size - 1 */
     size_t bytes;          /* memory given to init, for stats.capacity */
     uint64_t magic;
     unsigned flags;
     bool poisoned;         /* a hardened pop met a bad link */
-    uint64_t bitmap[];     /* right after the struct; bit i set: block i is in use */
+    uint64_t bits[];       /* right after the struct; bit i set: block i is in use */
 };
+
+#define POOL_MIRRORS(f) (offsetof(struct carve_pool, f) == offsetof(struct carve_pool_hot_, f))
+_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(span_fast) && POOL_MIRRORS(bitmap) &&
+                   POOL_MIRRORS(secret) && POOL_MIRRORS(div_magic) && POOL_MIRRORS(mask) &&
+                   POOL_MIRRORS(shift) && POOL_MIRRORS(touched) && POOL_MIRRORS(allocs) && POOL_MIRRORS(frees),
+               "struct carve_pool must start with the fields of struct carve_pool_hot_");
 
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it
  * does not fit. */
@@ -97,54 +113,6 @@ CARVE_INLINE bool pool_link_ok(const carve_pool *p, void *next)
     if (next == NULL) return true;
     size_t i = pool_index(p, (uintptr_t)next);
     return i != SIZE_MAX && !pool_bit(p, i);
-}
-
-/* Pop the head. NULL when exhausted or poisoned; the caller counts the failure. */
-CARVE_INLINE void *pool_pop(carve_pool *p)
-{
-    void **blk = (void **)p->head;
-    if (CARVE_UNLIKELY(blk == NULL)) return NULL;
-    void *next;
-    if (p->secret != 0) {
-        next = pool_decode(p, blk);
-        if (CARVE_UNLIKELY(!pool_link_ok(p, next) || next == (void *)blk)) {
-            p->poisoned = true;
-            return NULL;
-        }
-    } else {
-        /* Plain links are unchecked, but a head outside the pool is never used: that would
-         * turn a use-after-free write into a wild bitmap write. */
-        if (CARVE_UNLIKELY((uintptr_t)blk - p->base >= p->span)) {
-            p->poisoned = true;
-            return NULL;
-        }
-        next = *blk;
-    }
-    size_t i = pool_index_of_block(p, (uintptr_t)blk);
-    p->bitmap[i >> 6] |= 1ull << (i & 63);
-    p->head = next;
-    /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
-     * highest index is popped only when every touched block is live: touched is the peak of
-     * live blocks. */
-    if (CARVE_UNLIKELY(i >= p->touched)) p->touched = i + 1;
-    p->allocs++;
-    return blk;
-}
-
-/* Push a block back after validating it; the pool is unchanged unless CARVE_OK. */
-CARVE_INLINE carve_status pool_push(carve_pool *p, void *block)
-{
-    size_t i = pool_index(p, (uintptr_t)block);
-    if (CARVE_UNLIKELY(i == SIZE_MAX)) return CARVE_EFOREIGN;
-    uint64_t *w = &p->bitmap[i >> 6];
-    uint64_t bit = 1ull << (i & 63);
-    if (CARVE_UNLIKELY((*w & bit) == 0)) return CARVE_EDOUBLEFREE;
-    *w &= ~bit;
-    if (p->secret != 0) pool_encode(p, (void **)block, p->head);
-    else *(void **)block = p->head;
-    p->head = block;
-    p->frees++;
-    return CARVE_OK;
 }
 
 #endif /* CARVE_POOL_IMPL_H */
