@@ -65,11 +65,14 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     p->base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
     p->block_size = bs;
     p->nblocks = n;
-    p->shift = carve_is_pow2(bs) ? carve_log2_floor(bs) : 0;
-    p->mask = bs - 1;
+    p->rot = (unsigned)__builtin_ctzll(bs);
+    /* Newton's iteration for the inverse of the odd part mod 2^64: odd * odd == 1 mod 8 gives 3
+     * correct bits, each step doubles them (3, 6, 12, 24, 48, 96). */
+    uint64_t odd = bs >> p->rot, inv = odd;
+    for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;
+    p->inv = inv;
+    p->limit = n;
     p->span = n * bs;
-    p->div_magic = p->span < (1ull << 32) ? UINT64_MAX / bs + 1 : 0;
-    p->span_fast = p->div_magic != 0 ? p->span : 0;
     p->flags = flags;
     if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
     p->bytes = bytes;
@@ -95,18 +98,18 @@ CARVE_API carve_pool *carve_pool_init(void *mem, size_t bytes, size_t block_size
     return carve_pool_format(mem, bytes, block_size, 0, 0);
 }
 
-/* Everything carve_pool_alloc_inline leaves: exhaustion, a head outside the pool, a bad
- * hardened link (poisons the pool), and pools too big for the fast multiply. */
+/* Everything carve_pool_alloc_inline leaves: exhaustion, a head that is no block start, a bad
+ * hardened link (both poison the pool), and a poisoned pool. */
 CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
 {
     void **blk = (void **)p->head;
     if (blk == NULL || p->poisoned) goto fail;
-    /* Plain links are unchecked, but a head outside the pool is never used: that would turn a
-     * use-after-free write into a wild bitmap write. */
-    if ((uintptr_t)blk - p->base >= p->span) goto poison;
+    /* Plain links are unchecked beyond this: a head that is not a block start of this pool is
+     * never used, which keeps a use-after-free write from becoming a wild bitmap write. */
+    size_t i = pool_index(p, (uintptr_t)blk);
+    if (i == SIZE_MAX) goto poison;
     void *next = pool_decode(p, blk);
     if (p->secret != 0 && (!pool_link_ok(p, next) || next == (void *)blk)) goto poison;
-    size_t i = pool_index_of_block(p, (uintptr_t)blk);
     p->bitmap[i >> 6] |= 1ull << (i & 63);
     p->head = next;
     /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
@@ -118,13 +121,13 @@ CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
 poison:
     p->poisoned = true;
     /* the fast path must not pop past the bad link either: send every alloc here from now on */
-    p->span_fast = 0;
+    p->limit = 0;
 fail:
     p->failed++;
     return NULL;
 }
 
-/* Everything carve_pool_free_inline leaves: NULL, foreign and double frees, big pools. */
+/* Everything carve_pool_free_inline leaves: NULL, foreign and double frees, a poisoned pool. */
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
 {
     if (block == NULL) return CARVE_OK; /* foreign to every pool, but defined as a no-op */
@@ -160,7 +163,8 @@ size_t carve_pool_check_impl(const carve_pool *p)
     if (p->poisoned) bad++;
     size_t nfree = pool_nfree(p);
     if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
-    if (p->bitmap != p->bits || p->span_fast != (p->poisoned || p->div_magic == 0 ? 0 : p->span)) bad++;
+    if (p->bitmap != p->bits || p->limit != (p->poisoned ? 0 : p->nblocks)) bad++;
+    if (p->inv * (p->block_size >> p->rot) != 1 || ((p->block_size >> p->rot) & 1) == 0) bad++;
     size_t words = (p->nblocks + 63) / 64, live = 0;
     for (size_t w = 0; w < words; w++) live += carve_popcount64(p->bitmap[w]);
     if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;
