@@ -3,10 +3,13 @@
  * LIFO pop/push, same binary, same calling convention) and against glibc malloc(64)+free, with
  * and without CARVE_POOL_HARDENED.
  *
- * Every variant is a pair of out-of-line calls (the bare list's functions are noipa, the
- * pool's live in libcarve.a, malloc in libc), and every loop stores the block to a volatile
- * sink so no allocation can be optimised away. Two patterns: "pair" (alloc then free at once)
- * and "batch" (32 allocs, then 32 frees).
+ * Two calling conventions, each compared only with itself: "call" (bare, pool, hardened,
+ * malloc: every op is an out-of-line call; the bare list's functions are noipa, the pool's
+ * live in libcarve.a, malloc in libc) and "inline" (ibare, ipool, ihardened: bare_pop/push
+ * against carve_pool_alloc_inline/free_inline, all inlined into the loop). Every loop stores
+ * each block to a volatile sink and puts a compiler barrier after every op, so nothing is
+ * optimised away and the bare list really reads and writes each block's link. Two patterns:
+ * "pair" (alloc then free at once) and "batch" (32 allocs, then 32 frees).
  *
  *   pool_bench [--runs R] [--pairs N]          medians over R interleaved runs
  *   pool_bench --only VARIANT --pairs N        one loop, for callgrind --toggle-collect=loop_*
