@@ -766,6 +766,18 @@ static page *find_page(heap *h, unsigned c)
     return pg;
 }
 
+/* The fast paths run only when slow_mode is off, and secure mode (the only one with a list key)
+ * turns it on: there the lists hold plain pointers. */
+CARVE_INLINE block *page_pop_plain(heap *h, page *pg)
+{
+    block *b = (block *)pg->free;
+    pg->free = b->next;
+    b->mark = 0;
+    __atomic_store_n(&pg->used, pg->used + 1, RELAXED);
+    bump(&h->allocs, 1);
+    return b;
+}
+
 CARVE_INLINE block *page_pop(heap *h, page *pg)
 {
     block *b = dec(pg->free);
@@ -1040,10 +1052,10 @@ void *carve_malloc(size_t size)
     heap *h = tls_heap;
     if (CARVE_LIKELY(size <= DIRECT_MAX)) {
         page *pg = h->direct[(size + 15) >> 4];
-        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop_plain(h, pg);
     } else if (CARVE_LIKELY(size <= SMALL_MAX)) {
         page *pg = h->current[size_class(size)];
-        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop_plain(h, pg);
     }
     return malloc_slow(size, 0, false);
 }
@@ -1060,7 +1072,7 @@ void *carve_calloc(size_t n, size_t size)
     if (CARVE_LIKELY(total <= DIRECT_MAX)) {
         page *pg = h->direct[(total + 15) >> 4];
         if (CARVE_LIKELY(pg->free != 0)) {
-            void *p = page_pop(h, pg);
+            void *p = page_pop_plain(h, pg);
             return memset(p, 0, total);
         }
     }
@@ -1271,7 +1283,7 @@ void carve_free(void *p)
     heap *h = tls_heap;
     if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == h)) {
         b->next = pg->local_free;
-        pg->local_free = enc(b);
+        pg->local_free = (uintptr_t)b; /* plain: see page_pop_plain */
         uint32_t used = pg->used - 1;
         __atomic_store_n(&pg->used, used, RELAXED);
         if (CARVE_UNLIKELY(used == 0 || pg->in_full)) free_local_unusual(h, pg);
