@@ -153,6 +153,11 @@ static page empty_page;      /* free == 0: every fast path through it falls to t
 static heap empty_heap = {.direct = {[0 ... NDIRECT - 1] = &empty_page},
                           .current = {[0 ... NCLASS - 1] = &empty_page}};
 static __thread heap *tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
+/* Re-entrancy guard: set while this thread makes its heap. Nothing called then allocates (mmap,
+ * a mutex, getenv); should a future libc change that, the nested call fails with ENOMEM instead
+ * of deadlocking on heaps_lock. Key creation and atfork registration, which may allocate, run
+ * after tls_heap is set. */
+static __thread bool acquiring __attribute__((tls_model("initial-exec")));
 
 /* One byte per 4 MiB chunk: 0 not carve's, 1 a segment, 2 a huge mapping's first chunk, d in
  * 3..254 the chunk d - 2 after it, 255 at least 253 after it (step back and look again). */
@@ -368,6 +373,8 @@ static void register_thread_hooks(heap *h)
 /* The calling thread's heap, made on first use. NULL only when no memory is left. */
 static CARVE_NOINLINE heap *heap_acquire(void)
 {
+    if (acquiring) return NULL;
+    acquiring = true;
     if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
     pthread_mutex_lock(&heaps_lock);
     heap *h = heap_pool;
@@ -378,6 +385,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
         heap *fresh = carve_os_map(n * sizeof(heap), 0);
         if (fresh == NULL) {
             pthread_mutex_unlock(&heaps_lock);
+            acquiring = false;
             return NULL;
         }
         for (size_t i = 1; i < n; i++) {
@@ -403,6 +411,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     __atomic_store_n(&h->active, true, RELAXED);
     pthread_mutex_unlock(&heaps_lock);
     tls_heap = h;
+    acquiring = false;
     register_thread_hooks(h);
     return h;
 }
