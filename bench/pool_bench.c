@@ -3,10 +3,13 @@
  * LIFO pop/push, same binary, same calling convention) and against glibc malloc(64)+free, with
  * and without CARVE_POOL_HARDENED.
  *
- * Every variant is a pair of out-of-line calls (the bare list's functions are noipa, the
- * pool's live in libcarve.a, malloc in libc), and every loop stores the block to a volatile
- * sink so no allocation can be optimised away. Two patterns: "pair" (alloc then free at once)
- * and "batch" (32 allocs, then 32 frees).
+ * Two calling conventions, each compared only with itself: "call" (bare, pool, hardened,
+ * malloc: every op is an out-of-line call; the bare list's functions are noipa, the pool's
+ * live in libcarve.a, malloc in libc) and "inline" (ibare, ipool, ihardened: bare_pop/push
+ * against carve_pool_alloc_inline/free_inline, all inlined into the loop). Every loop stores
+ * each block to a volatile sink and puts a compiler barrier after every op, so nothing is
+ * optimised away and the bare list really reads and writes each block's link. Two patterns:
+ * "pair" (alloc then free at once) and "batch" (32 allocs, then 32 frees).
  *
  *   pool_bench [--runs R] [--pairs N]          medians over R interleaved runs
  *   pool_bench --only VARIANT --pairs N        one loop, for callgrind --toggle-collect=loop_*
@@ -37,80 +40,88 @@ NOIPA static void bare_free(bare *b, void *p)
     b->head = p;
 }
 
+static inline void *bare_pop(bare *b)
+{
+    void **blk = b->head;
+    if (blk == NULL) return NULL;
+    b->head = *blk;
+    return blk;
+}
+static inline void bare_push(bare *b, void *p)
+{
+    *(void **)p = b->head;
+    b->head = p;
+}
+
 static bare bare_list;
 static carve_pool *plain, *hardened;
 
-NOIPA static void loop_bare(size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *p = bare_alloc(&bare_list);
-        sink = p;
-        bare_free(&bare_list, p);
+/* The inline loops put a compiler barrier after every alloc and every free, on every side alike:
+ * without it the compiler may fuse a pop and the following push of the same block into nothing. */
+#define BARRIER() __asm__ volatile("" ::: "memory")
+#define PAIR_LOOP(name, ALLOC, FREE)                                                             \
+    NOIPA static void name(size_t n)                                                             \
+    {                                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            void *p = ALLOC;                                                                     \
+            sink = p;                                                                            \
+            BARRIER();                                                                           \
+            FREE;                                                                                \
+            BARRIER();                                                                           \
+        }                                                                                        \
     }
-}
-NOIPA static void loop_pool(size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *p = carve_pool_alloc(plain);
-        sink = p;
-        carve_pool_free(plain, p);
+#define BATCH_LOOP(name, ALLOC, FREE)                                                            \
+    NOIPA static void name(size_t n)                                                             \
+    {                                                                                            \
+        void *p[BATCH];                                                                          \
+        for (size_t i = 0; i < n / BATCH; i++) {                                                 \
+            for (int k = 0; k < BATCH; k++) {                                                    \
+                sink = p[k] = ALLOC;                                                             \
+                BARRIER();                                                                       \
+            }                                                                                    \
+            for (int k = 0; k < BATCH; k++) {                                                    \
+                void *q = p[k];                                                                  \
+                FREE(q);                                                                         \
+                BARRIER();                                                                       \
+            }                                                                                    \
+        }                                                                                        \
     }
-}
-NOIPA static void loop_hardened(size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *p = carve_pool_alloc(hardened);
-        sink = p;
-        carve_pool_free(hardened, p);
-    }
-}
-NOIPA static void loop_malloc(size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *p = malloc(64);
-        sink = p;
-        free(p);
-    }
-}
-NOIPA static void batch_bare(size_t n)
-{
-    void *p[BATCH];
-    for (size_t i = 0; i < n / BATCH; i++) {
-        for (int k = 0; k < BATCH; k++) sink = p[k] = bare_alloc(&bare_list);
-        for (int k = 0; k < BATCH; k++) bare_free(&bare_list, p[k]);
-    }
-}
-NOIPA static void batch_pool(size_t n)
-{
-    void *p[BATCH];
-    for (size_t i = 0; i < n / BATCH; i++) {
-        for (int k = 0; k < BATCH; k++) sink = p[k] = carve_pool_alloc(plain);
-        for (int k = 0; k < BATCH; k++) carve_pool_free(plain, p[k]);
-    }
-}
-NOIPA static void batch_hardened(size_t n)
-{
-    void *p[BATCH];
-    for (size_t i = 0; i < n / BATCH; i++) {
-        for (int k = 0; k < BATCH; k++) sink = p[k] = carve_pool_alloc(hardened);
-        for (int k = 0; k < BATCH; k++) carve_pool_free(hardened, p[k]);
-    }
-}
-NOIPA static void batch_malloc(size_t n)
-{
-    void *p[BATCH];
-    for (size_t i = 0; i < n / BATCH; i++) {
-        for (int k = 0; k < BATCH; k++) sink = p[k] = malloc(64);
-        for (int k = 0; k < BATCH; k++) free(p[k]);
-    }
-}
 
-static const struct variant { const char *name; void (*loop)(size_t); } variants[] = {
-    {"bare", loop_bare},         {"pool", loop_pool},           {"hardened", loop_hardened},
-    {"malloc", loop_malloc},     {"batch_bare", batch_bare},    {"batch_pool", batch_pool},
-    {"batch_hardened", batch_hardened}, {"batch_malloc", batch_malloc},
+/* through a call: the bare list's noipa functions, libcarve.a's carve_pool_alloc/free, libc */
+PAIR_LOOP(loop_bare, bare_alloc(&bare_list), bare_free(&bare_list, p))
+PAIR_LOOP(loop_pool, carve_pool_alloc(plain), carve_pool_free(plain, p))
+PAIR_LOOP(loop_hardened, carve_pool_alloc(hardened), carve_pool_free(hardened, p))
+PAIR_LOOP(loop_malloc, malloc(64), free(p))
+/* inlined: bare_pop/push against carve_pool_alloc_inline/free_inline */
+PAIR_LOOP(loop_ibare, bare_pop(&bare_list), bare_push(&bare_list, p))
+PAIR_LOOP(loop_ipool, carve_pool_alloc_inline(plain), carve_pool_free_inline(plain, p))
+PAIR_LOOP(loop_ihardened, carve_pool_alloc_inline(hardened), carve_pool_free_inline(hardened, p))
+
+#define FREE_BARE(q) bare_free(&bare_list, q)
+#define FREE_POOL(q) carve_pool_free(plain, q)
+#define FREE_HARD(q) carve_pool_free(hardened, q)
+#define FREE_IBARE(q) bare_push(&bare_list, q)
+#define FREE_IPOOL(q) carve_pool_free_inline(plain, q)
+#define FREE_IHARD(q) carve_pool_free_inline(hardened, q)
+BATCH_LOOP(batch_bare, bare_alloc(&bare_list), FREE_BARE)
+BATCH_LOOP(batch_pool, carve_pool_alloc(plain), FREE_POOL)
+BATCH_LOOP(batch_hardened, carve_pool_alloc(hardened), FREE_HARD)
+BATCH_LOOP(batch_malloc, malloc(64), free)
+BATCH_LOOP(batch_ibare, bare_pop(&bare_list), FREE_IBARE)
+BATCH_LOOP(batch_ipool, carve_pool_alloc_inline(plain), FREE_IPOOL)
+BATCH_LOOP(batch_ihardened, carve_pool_alloc_inline(hardened), FREE_IHARD)
+
+/* Four groups; in each, ratios are against the group's first row (bare) and the group's malloc. */
+static const struct variant { const char *name; void (*loop)(size_t); int group; } variants[] = {
+    {"bare", loop_bare, 0},           {"pool", loop_pool, 0},           {"hardened", loop_hardened, 0},
+    {"malloc", loop_malloc, 0},       {"batch_bare", batch_bare, 1},    {"batch_pool", batch_pool, 1},
+    {"batch_hardened", batch_hardened, 1}, {"batch_malloc", batch_malloc, 1},
+    {"ibare", loop_ibare, 2},         {"ipool", loop_ipool, 2},         {"ihardened", loop_ihardened, 2},
+    {"batch_ibare", batch_ibare, 3},  {"batch_ipool", batch_ipool, 3},  {"batch_ihardened", batch_ihardened, 3},
 };
 #define NVAR (sizeof variants / sizeof variants[0])
+/* the bare row and the malloc row of each group (the inline groups share the call groups' malloc) */
+static const size_t group_bare[4] = {0, 4, 8, 11}, group_malloc[4] = {3, 7, 3, 7};
 
 static void setup(void)
 {
@@ -160,8 +171,9 @@ int main(int argc, char **argv)
     printf("pool alloc+free, ns per pair (median of %zu runs of %zu pairs)\n", runs, pairs);
     printf("%-16s %8s %10s %10s\n", "variant", "ns/pair", "x bare", "x malloc");
     for (size_t v = 0; v < NVAR; v++) {
-        size_t base = v < 4 ? 0 : 4;
-        printf("%-16s %8.2f %10.3f %10.3f\n", variants[v].name, med[v], med[v] / med[base], med[v] / med[base + 3]);
+        int g = variants[v].group;
+        printf("%-16s %8.2f %10.3f %10.3f\n", variants[v].name, med[v], med[v] / med[group_bare[g]],
+               med[v] / med[group_malloc[g]]);
     }
     return 0;
 }

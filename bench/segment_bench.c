@@ -280,9 +280,11 @@ static void summarize(samples *s, int pass, result *r)
         s_->nalloc = s_->nfree = s_->nbatch = 0;                                                 \
         for (size_t k_ = 0; k_ < (T)->n; k_++) {                                                 \
             const op *o_ = &(T)->ops[k_];                                                        \
-            /* the harness's own misses, out of the timed calls: the trace streams, ids jump */  \
-            if (k_ + 512 < (T)->n) __builtin_prefetch(&(T)->ops[k_ + 512]);                      \
-            if (k_ + 32 < (T)->n) __builtin_prefetch(&(B)->handles[(T)->ops[k_ + 32].id]);       \
+            /* timed passes: the harness's own misses (the trace streams, ids jump) are taken    \
+             * ahead, out of the timed calls */                                                  \
+            if ((PASS) != UNTIMED && k_ + 512 < (T)->n) __builtin_prefetch(&(T)->ops[k_ + 512]); \
+            if ((PASS) != UNTIMED && k_ + 32 < (T)->n)                                           \
+                __builtin_prefetch(&(B)->handles[(T)->ops[k_ + 32].id]);                         \
             if (k_ == (T)->warm) start_ = cpu_now_ns(), switches_ = preemptions();               \
             bool single_ = (PASS) == SINGLE && k_ >= (T)->warm;                                  \
             bool batch_ = (PASS) == BATCH && k_ >= (T)->warm;                                    \

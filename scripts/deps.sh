@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs_build="build-essential cmake pkg-config check"
-pkgs_test="$pkgs_build python3 libxml2-utils sqlite3 git gzip"
+pkgs_test="$pkgs_build python3 libxml2-utils sqlite3 git gzip valgrind"
 pkgs_bench="$pkgs_test libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 valgrind"
 pkgs_fuzz="$pkgs_build clang libclang-rt-14-dev"
 

@@ -45,7 +45,7 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     uintptr_t start = (uintptr_t)mem, end;
     if (__builtin_add_overflow(start, bytes, &end)) return NULL;
     uintptr_t hdr = carve_align_up_ptr(start, _Alignof(carve_pool));
-    uintptr_t after_hdr = hdr + offsetof(carve_pool, bitmap);
+    uintptr_t after_hdr = hdr + offsetof(carve_pool, bits);
     if (hdr < start || after_hdr > end) return NULL;
     /* N blocks need ceil(N/64) bitmap words; solve from an upper bound downwards. */
     size_t room = end - after_hdr;
@@ -60,14 +60,19 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     carve_pool *p = (carve_pool *)hdr;
     memset(p, 0, sizeof *p);
     size_t words = (n + 63) / 64;
+    p->bitmap = p->bits;
     memset(p->bitmap, 0, words * sizeof(uint64_t));
     p->base = carve_align_up_ptr(after_hdr + words * sizeof(uint64_t), 16);
     p->block_size = bs;
     p->nblocks = n;
-    p->shift = carve_is_pow2(bs) ? carve_log2_floor(bs) : 0;
-    p->mask = bs - 1;
+    p->rot = (unsigned)__builtin_ctzll(bs);
+    /* Newton's iteration for the inverse of the odd part mod 2^64: odd * odd == 1 mod 8 gives 3
+     * correct bits, each step doubles them (3, 6, 12, 24, 48, 96). */
+    uint64_t odd = bs >> p->rot, inv = odd;
+    for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;
+    p->inv = inv;
+    p->limit = n;
     p->span = n * bs;
-    p->div_magic = p->span < (1ull << 32) ? UINT64_MAX / bs + 1 : 0;
     p->flags = flags;
     if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
     p->bytes = bytes;
@@ -93,19 +98,53 @@ CARVE_API carve_pool *carve_pool_init(void *mem, size_t bytes, size_t block_size
     return carve_pool_format(mem, bytes, block_size, 0, 0);
 }
 
-CARVE_API void *carve_pool_alloc(carve_pool *p)
+/* Everything carve_pool_alloc_inline leaves: exhaustion, a head that is no block start, a bad
+ * hardened link (both poison the pool), and a poisoned pool. */
+CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
 {
-    void *b = pool_pop(p);
-    if (CARVE_UNLIKELY(b == NULL)) p->failed++;
-    return b;
+    void **blk = (void **)p->head;
+    if (blk == NULL || p->poisoned) goto fail;
+    /* Plain links are unchecked beyond this: a head that is not a block start of this pool is
+     * never used, which keeps a use-after-free write from becoming a wild bitmap write. */
+    size_t i = pool_index(p, (uintptr_t)blk);
+    if (i == SIZE_MAX) goto poison;
+    void *next = pool_decode(p, blk);
+    if (p->secret != 0 && (!pool_link_ok(p, next) || next == (void *)blk)) goto poison;
+    p->bitmap[i >> 6] |= 1ull << (i & 63);
+    p->head = next;
+    /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
+     * highest index is popped only when every touched block is live: touched is the peak of
+     * live blocks. */
+    if (i >= p->touched) p->touched = i + 1;
+    p->allocs++;
+    return blk;
+poison:
+    p->poisoned = true;
+    /* the fast path must not pop past the bad link either: send every alloc here from now on */
+    p->limit = 0;
+fail:
+    p->failed++;
+    return NULL;
 }
 
-CARVE_API carve_status carve_pool_free(carve_pool *p, void *block)
+/* Everything carve_pool_free_inline leaves: NULL, foreign and double frees, a poisoned pool. */
+CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
 {
-    carve_status st = pool_push(p, block);
-    /* NULL is foreign to every pool; answering OK only on this cold path keeps the hot one short */
-    return CARVE_UNLIKELY(st != CARVE_OK) && block == NULL ? CARVE_OK : st;
+    if (block == NULL) return CARVE_OK; /* foreign to every pool, but defined as a no-op */
+    size_t i = pool_index(p, (uintptr_t)block);
+    if (i == SIZE_MAX) return CARVE_EFOREIGN;
+    uint64_t *w = &p->bitmap[i >> 6];
+    uint64_t bit = 1ull << (i & 63);
+    if ((*w & bit) == 0) return CARVE_EDOUBLEFREE;
+    *w &= ~bit;
+    pool_encode(p, (void **)block, p->head);
+    p->head = block;
+    p->frees++;
+    return CARVE_OK;
 }
+
+CARVE_API void *carve_pool_alloc(carve_pool *p) { return carve_pool_alloc_inline(p); }
+CARVE_API carve_status carve_pool_free(carve_pool *p, void *block) { return carve_pool_free_inline(p, block); }
 
 CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }
 CARVE_API size_t carve_pool_available(const carve_pool *p) { return pool_nfree(p); }
@@ -124,6 +163,8 @@ size_t carve_pool_check_impl(const carve_pool *p)
     if (p->poisoned) bad++;
     size_t nfree = pool_nfree(p);
     if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
+    if (p->bitmap != p->bits || p->limit != (p->poisoned ? 0 : p->nblocks)) bad++;
+    if (p->inv * (p->block_size >> p->rot) != 1 || ((p->block_size >> p->rot) & 1) == 0) bad++;
     size_t words = (p->nblocks + 63) / 64, live = 0;
     for (size_t w = 0; w < words; w++) live += carve_popcount64(p->bitmap[w]);
     if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;

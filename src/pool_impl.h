@@ -1,6 +1,7 @@
 /*
- * src/pool_impl.h: the pool's layout and its O(1) paths, shared by src/pool.c (the public pool)
- * and src/slab.c (each slab embeds one pool). Not installed.
+ * src/pool_impl.h: the pool's layout and its O(1) helpers, shared by src/pool.c (the public pool)
+ * and src/slab.c (each slab embeds one pool). Not installed. The hot alloc/free paths are the
+ * inline ones in include/carve/pool.h; their fields lead struct carve_pool.
  *
  * Layout of a pool over the caller's memory:
  *
@@ -8,15 +9,19 @@
  *
  *   struct carve_pool  head      first free block (a real pointer, never encoded)
  *                      base      address of block 0, 16-aligned
- *                      span      N * block_size
+ *                      inv, rot  block_size = odd * 2^rot; inv = odd^-1 mod 2^64: the index of
+ *                                an address is ror((a - base) * inv, rot), >= N unless a block start
+ *                      limit     N, or 0 on a poisoned pool (sends every op out of line)
+ *                      bitmap    points at the bitmap right after the struct
  *                      secret    0 for a plain pool; the XOR key of a hardened one
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
  * Traps: the link lives in the first word of a FREE block, so a use-after-free write lands on
  * it; the bitmap, not the link, is the truth about what is free (double free is caught by the
- * bitmap, never by walking the list). Offsets are checked for "at a block start" with a
- * multiply (Lemire's divisibility test) when span < 2^32, a division otherwise.
+ * bitmap, never by walking the list). "At a block start" and the index come from one multiply
+ * and a rotate (exact divisibility by the modular inverse, Hacker's Delight 10-16), never a
+ * division.
  */
 #ifndef CARVE_POOL_IMPL_H
 #define CARVE_POOL_IMPL_H
@@ -26,24 +31,35 @@
 
 #define POOL_MAGIC 0x706f6f6c43525645ull /* "EVRCloop" */
 
+/* The first members mirror struct carve_pool_hot_ (include/carve/pool.h), which the inline
+ * fast paths read; the asserts below keep the two in step. */
 struct carve_pool {
-    void *head;            /* first free block, NULL when exhausted */
+    void *head;            /* first free block (a real pointer, never encoded) */
     uintptr_t base;        /* block 0 */
+    uint64_t inv;          /* odd part of block_size, inverted mod 2^64 */
+    size_t limit;          /* nblocks, or 0 once poisoned */
+    uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
+    uintptr_t secret;      /* 0: plain links */
+    unsigned rot;          /* ctz(block_size) */
+    unsigned pad_;
+    size_t touched;        /* 1 + the highest index ever handed out (see carve_pool_alloc_cold) */
+    uint64_t allocs, frees; /* successful allocs and frees: nfree = N - (allocs - frees) */
+    /* cold fields */
+    uint64_t failed;
     size_t span;           /* nblocks * block_size */
     size_t block_size;
-    uint64_t div_magic;    /* UINT64_MAX / block_size + 1, for span < 2^32; 0: use '/' */
-    uintptr_t secret;      /* 0: plain links */
     size_t nblocks;
-    size_t touched;        /* 1 + the highest index ever handed out (see pool_pop) */
-    uint64_t allocs, frees, failed; /* successful allocs and frees: nfree = N - (allocs - frees) */
-    unsigned shift;        /* log2(block_size) when it is a power of two, else 0 */
-    size_t mask;           /* block_size - 1 */
     size_t bytes;          /* memory given to init, for stats.capacity */
     uint64_t magic;
     unsigned flags;
-    bool poisoned;         /* a hardened pop met a bad link */
-    uint64_t bitmap[];     /* right after the struct; bit i set: block i is in use */
+    bool poisoned;         /* a pop met a bad link */
+    uint64_t bits[];       /* right after the struct; bit i set: block i is in use */
 };
+
+#define POOL_MIRRORS(f) (offsetof(struct carve_pool, f) == offsetof(struct carve_pool_hot_, f))
+_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(limit) && POOL_MIRRORS(bitmap) &&
+                   POOL_MIRRORS(secret) && POOL_MIRRORS(rot) && POOL_MIRRORS(touched) && POOL_MIRRORS(allocs) && POOL_MIRRORS(frees),
+               "struct carve_pool must start with the fields of struct carve_pool_hot_");
 
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it
  * does not fit. */
@@ -51,33 +67,14 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
 /* The check, for the slab as well. */
 size_t carve_pool_check_impl(const carve_pool *p);
 
-/* Block index of a, which is known to be a block start. */
-CARVE_INLINE size_t pool_index_of_block(const carve_pool *p, uintptr_t a)
-{
-    uintptr_t off = a - p->base;
-    if (CARVE_LIKELY(p->shift != 0)) return off >> p->shift;
-    if (CARVE_LIKELY(p->div_magic != 0)) return (size_t)(((unsigned __int128)p->div_magic * off) >> 64);
-    return off / p->block_size;
-}
-
 /* Free blocks. O(1). */
 CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - (size_t)(p->allocs - p->frees); }
 
 /* Block index of address a, or SIZE_MAX when a is outside the pool or not at a block start. */
 CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 {
-    uintptr_t off = a - p->base;
-    if (CARVE_UNLIKELY(off >= p->span)) return SIZE_MAX;
-    if (CARVE_LIKELY(p->shift != 0)) return (off & p->mask) == 0 ? off >> p->shift : SIZE_MAX;
-    if (CARVE_LIKELY(p->div_magic != 0)) {
-        /* off < 2^32 and block_size < 2^32: off % d == 0 iff off * c <= c - 1 (mod 2^64), and
-         * off / d == (c * off) >> 64 (Lemire, Kaser, Kurz 2019). */
-        uint64_t low = p->div_magic * (uint64_t)off;
-        if (CARVE_UNLIKELY(low > p->div_magic - 1)) return SIZE_MAX;
-        return (size_t)(((unsigned __int128)p->div_magic * off) >> 64);
-    }
-    if (off % p->block_size != 0) return SIZE_MAX;
-    return off / p->block_size;
+    size_t i = carve_pool_index_((const struct carve_pool_hot_ *)(const void *)p, (const void *)a);
+    return i < p->nblocks ? i : SIZE_MAX;
 }
 
 CARVE_INLINE bool pool_bit(const carve_pool *p, size_t i) { return (p->bitmap[i >> 6] >> (i & 63)) & 1u; }
@@ -97,54 +94,6 @@ CARVE_INLINE bool pool_link_ok(const carve_pool *p, void *next)
     if (next == NULL) return true;
     size_t i = pool_index(p, (uintptr_t)next);
     return i != SIZE_MAX && !pool_bit(p, i);
-}
-
-/* Pop the head. NULL when exhausted or poisoned; the caller counts the failure. */
-CARVE_INLINE void *pool_pop(carve_pool *p)
-{
-    void **blk = (void **)p->head;
-    if (CARVE_UNLIKELY(blk == NULL)) return NULL;
-    void *next;
-    if (p->secret != 0) {
-        next = pool_decode(p, blk);
-        if (CARVE_UNLIKELY(!pool_link_ok(p, next) || next == (void *)blk)) {
-            p->poisoned = true;
-            return NULL;
-        }
-    } else {
-        /* Plain links are unchecked, but a head outside the pool is never used: that would
-         * turn a use-after-free write into a wild bitmap write. */
-        if (CARVE_UNLIKELY((uintptr_t)blk - p->base >= p->span)) {
-            p->poisoned = true;
-            return NULL;
-        }
-        next = *blk;
-    }
-    size_t i = pool_index_of_block(p, (uintptr_t)blk);
-    p->bitmap[i >> 6] |= 1ull << (i & 63);
-    p->head = next;
-    /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
-     * highest index is popped only when every touched block is live: touched is the peak of
-     * live blocks. */
-    if (CARVE_UNLIKELY(i >= p->touched)) p->touched = i + 1;
-    p->allocs++;
-    return blk;
-}
-
-/* Push a block back after validating it; the pool is unchanged unless CARVE_OK. */
-CARVE_INLINE carve_status pool_push(carve_pool *p, void *block)
-{
-    size_t i = pool_index(p, (uintptr_t)block);
-    if (CARVE_UNLIKELY(i == SIZE_MAX)) return CARVE_EFOREIGN;
-    uint64_t *w = &p->bitmap[i >> 6];
-    uint64_t bit = 1ull << (i & 63);
-    if (CARVE_UNLIKELY((*w & bit) == 0)) return CARVE_EDOUBLEFREE;
-    *w &= ~bit;
-    if (p->secret != 0) pool_encode(p, (void **)block, p->head);
-    else *(void **)block = p->head;
-    p->head = block;
-    p->frees++;
-    return CARVE_OK;
 }
 
 #endif /* CARVE_POOL_IMPL_H */

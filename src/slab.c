@@ -367,7 +367,7 @@ CARVE_API void *carve_slab_alloc(carve_slab *s, size_t size)
     }
     carve_pool *p = slab_pool(h);
     bool was_empty = pool_nfree(p) == p->nblocks;
-    void *b = pool_pop(p);
+    void *b = carve_pool_alloc_inline(p);
     if (CARVE_UNLIKELY(b == NULL)) { /* a free-list link was overwritten: carve_slab_check counts it */
         c->failed++;
         return NULL;
@@ -396,7 +396,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     if (CARVE_UNLIKELY(h->check != slab_check_word(s, h) || h->cls >= s->nclasses)) return CARVE_ECORRUPT;
     carve_pool *pool = slab_pool(h);
     bool was_full = pool_nfree(pool) == 0;
-    carve_status st = pool_push(pool, p);
+    carve_status st = carve_pool_free_inline(pool, p);
     if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
     class_state *c = &s->cls[h->cls];
     c->frees++;

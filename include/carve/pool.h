@@ -37,6 +37,32 @@ typedef enum carve_pool_flags {
     CARVE_POOL_HARDENED = 1u << 0
 } carve_pool_flags;
 
+/* The fields the inline fast paths below read, mirrored as the first members of the pool
+ * (src/pool_impl.h checks the offsets). PRIVATE: never read or write them yourself; the layout
+ * may change in any release. */
+struct carve_pool_hot_ {
+    void *head;         /* first free block, NULL when exhausted */
+    uintptr_t base;     /* block 0 */
+    uint64_t inv;       /* inverse of block_size's odd part mod 2^64 (see carve_pool_index_) */
+    size_t limit;       /* N, or 0 on a poisoned pool so that every op takes the cold path */
+    uint64_t *bitmap;   /* bit i set: block i in use */
+    uintptr_t secret;   /* 0: plain links; else the CARVE_POOL_HARDENED key */
+    unsigned rot;       /* trailing zero bits of block_size */
+    unsigned pad_;
+    size_t touched;     /* 1 + the highest block index ever handed out */
+    uint64_t allocs, frees;
+};
+
+/* Private. The index of a block start a, and a value >= N for any other address (outside the
+ * pool, or inside a block): with block_size = odd * 2^rot, (a - base) * odd^-1 mod 2^64 is the
+ * exact quotient by odd for its multiples and at least 2^64 / odd otherwise, and rotating right
+ * by rot lifts nonzero low bits to the top. One multiply, no division, exact for all addresses. */
+static inline size_t carve_pool_index_(const struct carve_pool_hot_ *p, const void *a)
+{
+    uint64_t x = ((uint64_t)(uintptr_t)a - p->base) * p->inv;
+    return (size_t)((x >> p->rot) | (x << (-p->rot & 63)));
+}
+
 /* Carve [mem, mem + bytes) into equal blocks of block_size (rounded up to sizeof(void *)).
  * The pool handle lives at the front of mem (mem need not be aligned). The free list starts
  * 0 -> 1 -> ... -> N-1, so the first alloc returns the lowest block.
@@ -53,6 +79,54 @@ CARVE_API carve_pool  *carve_pool_init_ex(void *mem, size_t bytes, size_t block_
 CARVE_API void        *carve_pool_alloc(carve_pool *p);
 /* Give a block back. NULL is a no-op returning CARVE_OK. O(1), no scan. */
 CARVE_API carve_status carve_pool_free(carve_pool *p, void *block);
+/* The out-of-line halves of the two calls above: every case the inline fast paths below do not
+ * take (exhaustion, a bad hardened link, any status but CARVE_OK, a poisoned pool).
+ * Same contract as carve_pool_alloc / carve_pool_free. */
+CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
+CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
+
+/* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
+ * same stats): the common case costs no call, and the rest falls to the _cold functions. Use
+ * them where a pool sits on a hot path; the plain calls are the same code out of line. */
+static inline void *carve_pool_alloc_inline(carve_pool *pool)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    void **blk = (void **)p->head;
+    size_t i = carve_pool_index_(p, blk);
+    /* one test covers an exhausted pool (head NULL), a bad head and a poisoned pool */
+    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_alloc_cold(pool);
+    void *next = *blk;
+    if (p->secret != 0) {
+        /* decode, then trust the link only if it is NULL or a free block start other than blk */
+        next = (void *)((uintptr_t)next ^ p->secret ^ (uintptr_t)blk);
+        size_t ni = carve_pool_index_(p, next);
+        if (next != NULL &&
+            __builtin_expect(ni >= p->limit || ni == i || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0, 0))
+            return carve_pool_alloc_cold(pool);
+    }
+    p->bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
+    p->head = next;
+    if (__builtin_expect(i >= p->touched, 0)) p->touched = i + 1;
+    p->allocs++;
+    return blk;
+}
+
+static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    size_t i = carve_pool_index_(p, block);
+    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
+    uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
+    if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
+    *w = old ^ bit;
+    uintptr_t link = (uintptr_t)p->head;
+    if (p->secret != 0) link ^= p->secret ^ (uintptr_t)block;
+    *(void **)block = (void *)link;
+    p->head = block;
+    p->frees++;
+    return CARVE_OK;
+}
+
 /* Number of blocks, and of free blocks. O(1). */
 CARVE_API size_t       carve_pool_capacity(const carve_pool *p);
 CARVE_API size_t       carve_pool_available(const carve_pool *p);

@@ -11,15 +11,17 @@ echo "--- pool: alloc+free pair vs a bare intrusive LIFO and glibc malloc(64)+fr
 "$B/small_bench_pool" --runs 9
 if command -v valgrind >/dev/null; then
   echo "--- pool: instructions per pair (callgrind, 1e6 pairs, the loop function only)"
+  echo "    call: every op through a call; inline: bare_pop/push vs carve_pool_*_inline"
   tmp=$(mktemp -d)
   declare -A ir
-  for v in bare pool hardened malloc; do
+  for v in bare pool hardened malloc ibare ipool ihardened; do
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$v" --toggle-collect="loop_$v" \
       "$B/small_bench_pool" --only "$v" --pairs 1000000 >/dev/null 2>&1
     ir[$v]=$(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg.$v")
   done
-  for v in bare pool hardened malloc; do
-    awk -v v="$v" -v n="${ir[$v]}" -v b="${ir[bare]}" -v m="${ir[malloc]}" \
+  for v in bare pool hardened malloc ibare ipool ihardened; do
+    case $v in i*) b=${ir[ibare]} ;; *) b=${ir[bare]} ;; esac
+    awk -v v="$v" -v n="${ir[$v]}" -v b="$b" -v m="${ir[malloc]}" \
       'BEGIN { printf "%-10s %6.1f Ir/pair  x bare %.2f  x malloc %.3f\n", v, n / 1e6, n / b, n / m }'
   done
   rm -rf "$tmp"

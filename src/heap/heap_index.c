@@ -242,7 +242,9 @@ void heap_index_fit_table(carve_heap *h)
     }
     /* only from free space, never by growing (which would put the table at the heap's end,
      * in the way of a block growing there): until a block is free, the spill list serves */
-    fblock **table = heap_alloc_internal(h, heap_index_lists(CARVE_FIT_TLSF, rows) * sizeof(fblock *));
+    size_t bytes = heap_index_lists(CARVE_FIT_TLSF, rows) * sizeof(fblock *);
+    if (h->free_bytes < bytes + HDR) return; /* cannot fit yet: skip the search */
+    fblock **table = heap_alloc_internal(h, bytes);
     if (table == NULL) return;
     h->rows_wanted = 0;
     fblock *spill = h->lists[old_n - 1];

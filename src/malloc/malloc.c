@@ -153,6 +153,11 @@ static page empty_page;      /* free == 0: every fast path through it falls to t
 static heap empty_heap = {.direct = {[0 ... NDIRECT - 1] = &empty_page},
                           .current = {[0 ... NCLASS - 1] = &empty_page}};
 static __thread heap *tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
+/* Re-entrancy guard: set while this thread makes its heap. Nothing called then allocates (mmap,
+ * a mutex, getenv); should a future libc change that, the nested call fails with ENOMEM instead
+ * of deadlocking on heaps_lock. Key creation and atfork registration, which may allocate, run
+ * after tls_heap is set. */
+static __thread bool acquiring __attribute__((tls_model("initial-exec")));
 
 /* One byte per 4 MiB chunk: 0 not carve's, 1 a segment, 2 a huge mapping's first chunk, d in
  * 3..254 the chunk d - 2 after it, 255 at least 253 after it (step back and look again). */
@@ -368,6 +373,8 @@ static void register_thread_hooks(heap *h)
 /* The calling thread's heap, made on first use. NULL only when no memory is left. */
 static CARVE_NOINLINE heap *heap_acquire(void)
 {
+    if (acquiring) return NULL;
+    acquiring = true;
     if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
     pthread_mutex_lock(&heaps_lock);
     heap *h = heap_pool;
@@ -378,6 +385,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
         heap *fresh = carve_os_map(n * sizeof(heap), 0);
         if (fresh == NULL) {
             pthread_mutex_unlock(&heaps_lock);
+            acquiring = false;
             return NULL;
         }
         for (size_t i = 1; i < n; i++) {
@@ -403,6 +411,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     __atomic_store_n(&h->active, true, RELAXED);
     pthread_mutex_unlock(&heaps_lock);
     tls_heap = h;
+    acquiring = false;
     register_thread_hooks(h);
     return h;
 }
@@ -766,6 +775,18 @@ static page *find_page(heap *h, unsigned c)
     return pg;
 }
 
+/* The fast paths run only when slow_mode is off, and secure mode (the only one with a list key)
+ * turns it on: there the lists hold plain pointers. */
+CARVE_INLINE block *page_pop_plain(heap *h, page *pg)
+{
+    block *b = (block *)pg->free;
+    pg->free = b->next;
+    b->mark = 0;
+    __atomic_store_n(&pg->used, pg->used + 1, RELAXED);
+    bump(&h->allocs, 1);
+    return b;
+}
+
 CARVE_INLINE block *page_pop(heap *h, page *pg)
 {
     block *b = dec(pg->free);
@@ -1040,10 +1061,10 @@ void *carve_malloc(size_t size)
     heap *h = tls_heap;
     if (CARVE_LIKELY(size <= DIRECT_MAX)) {
         page *pg = h->direct[(size + 15) >> 4];
-        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop_plain(h, pg);
     } else if (CARVE_LIKELY(size <= SMALL_MAX)) {
         page *pg = h->current[size_class(size)];
-        if (CARVE_LIKELY(pg->free != 0)) return page_pop(h, pg);
+        if (CARVE_LIKELY(pg->free != 0)) return page_pop_plain(h, pg);
     }
     return malloc_slow(size, 0, false);
 }
@@ -1060,7 +1081,7 @@ void *carve_calloc(size_t n, size_t size)
     if (CARVE_LIKELY(total <= DIRECT_MAX)) {
         page *pg = h->direct[(total + 15) >> 4];
         if (CARVE_LIKELY(pg->free != 0)) {
-            void *p = page_pop(h, pg);
+            void *p = page_pop_plain(h, pg);
             return memset(p, 0, total);
         }
     }
@@ -1271,7 +1292,7 @@ void carve_free(void *p)
     heap *h = tls_heap;
     if (CARVE_LIKELY(__atomic_load_n(&seg->heap, RELAXED) == h)) {
         b->next = pg->local_free;
-        pg->local_free = enc(b);
+        pg->local_free = (uintptr_t)b; /* plain: see page_pop_plain */
         uint32_t used = pg->used - 1;
         __atomic_store_n(&pg->used, used, RELAXED);
         if (CARVE_UNLIKELY(used == 0 || pg->in_full)) free_local_unusual(h, pg);

@@ -227,7 +227,19 @@ START_TEST(walk_and_stats_agree)
 END_TEST
 
 /* Random allocs and frees (and bad frees) against a model: the free list as a stack of
- * indices, and a live set. The checker runs after every step. */
+ * indices, and a live set. The checker runs after every step. Each op goes through one of the
+ * three equivalent entry points at random (the call, the inline fast path, the cold path). */
+static void *any_alloc(test_rng *rng, carve_pool *p)
+{
+    uint64_t k = test_rng_below(rng, 3);
+    return k == 0 ? carve_pool_alloc(p) : k == 1 ? carve_pool_alloc_inline(p) : carve_pool_alloc_cold(p);
+}
+static carve_status any_free(test_rng *rng, carve_pool *p, void *b)
+{
+    uint64_t k = test_rng_below(rng, 3);
+    return k == 0 ? carve_pool_free(p, b) : k == 1 ? carve_pool_free_inline(p, b) : carve_pool_free_cold(p, b);
+}
+
 START_TEST(randomized_against_model)
 {
     unsigned flags = (unsigned)_i;
@@ -241,12 +253,13 @@ START_TEST(randomized_against_model)
     bool *live = calloc(n, sizeof *live);
     for (size_t i = 0; i < n; i++) stack[i] = n - 1 - i;
     top = n;
-    size_t steps = 20000 * test_scale();
+    size_t steps = 20000 * test_scale(), failed = 0;
     for (size_t s = 0; s < steps; s++) {
         uint64_t op = test_rng_below(&rng, 10);
         if (op < 5) {
-            void *b = carve_pool_alloc(p);
+            void *b = any_alloc(&rng, p);
             if (top == 0) {
+                failed++;
                 if (b != NULL) CARVE_FAILF(seed, "step %zu: alloc from an empty pool", s);
             } else {
                 size_t want = stack[--top];
@@ -257,7 +270,7 @@ START_TEST(randomized_against_model)
             }
         } else if (op < 9) {
             size_t i = (size_t)test_rng_below(&rng, n);
-            carve_status st = carve_pool_free(p, (void *)(p->base + i * p->block_size));
+            carve_status st = any_free(&rng, p, (void *)(p->base + i * p->block_size));
             carve_status want = live[i] ? CARVE_OK : CARVE_EDOUBLEFREE;
             if (st != want) CARVE_FAILF(seed, "step %zu: free block %zu gave %d, want %d", s, i, st, want);
             if (live[i]) {
@@ -269,7 +282,7 @@ START_TEST(randomized_against_model)
             size_t i = (a - p->base) / p->block_size;
             bool start = (a - p->base) % p->block_size == 0 && i < n;
             if (!start || !live[i]) {
-                carve_status st = carve_pool_free(p, (void *)a);
+                carve_status st = any_free(&rng, p, (void *)a);
                 carve_status want = start ? CARVE_EDOUBLEFREE : CARVE_EFOREIGN;
                 if (st != want) CARVE_FAILF(seed, "step %zu: bad free %#lx gave %d, want %d", s, (unsigned long)a, st, want);
             }
@@ -278,6 +291,12 @@ START_TEST(randomized_against_model)
         if (bad != 0) CARVE_FAILF(seed, "step %zu: check found %zu violations", s, bad);
         if (carve_pool_available(p) != top) CARVE_FAILF(seed, "step %zu: available %zu, model %zu", s, carve_pool_available(p), top);
     }
+    carve_stats st;
+    carve_stats_init(&st);
+    carve_pool_stats(p, &st);
+    if (st.failed != failed || st.allocs - st.frees != n - top)
+        CARVE_FAILF(seed, "stats: failed %llu (model %zu), allocs - frees %llu (model %zu)", (unsigned long long)st.failed,
+                    failed, (unsigned long long)(st.allocs - st.frees), n - top);
     free(stack);
     free(live);
 }
