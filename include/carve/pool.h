@@ -87,8 +87,10 @@ CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
 
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
- * same stats): the common case costs no call, and the rest falls to the _cold functions. Use
- * them where a pool sits on a hot path; the plain calls are the same code out of line. */
+ * same stats, O(1), no thread safety): the common case costs no call, and the rest falls to the
+ * _cold functions. Use them where a pool sits on a hot path; the plain calls are the same code
+ * out of line. They read struct carve_pool_hot_, so build against the header of the library
+ * you link. */
 static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
