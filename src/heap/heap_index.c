@@ -176,20 +176,8 @@ void heap_index_fit_table(carve_heap *h)
 
 /* ---- the interface ------------------------------------------------------------------------ */
 
-bool heap_index_keeps_place(const carve_heap *h)
+void heap_list_replace(carve_heap *h, fblock *b, fblock *rest)
 {
-    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
-}
-
-void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
-{
-    if (!heap_index_keeps_place(h)) {
-        bool rove = h->rover == b;
-        heap_index_remove(h, b);
-        heap_index_insert(h, rest);
-        if (rove) h->rover = rest;
-        return;
-    }
     rest->next = b->next;
     rest->prev = b->prev;
     if (rest->prev != NULL) rest->prev->next = rest;

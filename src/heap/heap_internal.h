@@ -162,11 +162,6 @@ CARVE_INLINE size_t usable_of(uint64_t w) { return w_size(w) - HDR; }
 
 /* The TLSF rows a capacity needs. */
 unsigned heap_index_rows(const carve_heap *h, size_t capacity);
-/* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
- * place where the order allows, or is re-filed. */
-void heap_index_replace(carve_heap *h, fblock *b, fblock *rest);
-/* Does a free block that changes size (same address) keep its place in the index? */
-bool heap_index_keeps_place(const carve_heap *h);
 /* In heap.c: allocate a block for the heap's own use (not counted as used or requested), or
  * give one back. */
 void *heap_alloc_internal(carve_heap *h, size_t bytes);
@@ -181,6 +176,7 @@ void heap_list_remove(carve_heap *h, fblock *b);
 fblock *heap_list_find(carve_heap *h, size_t size);
 fblock *heap_seg_find(carve_heap *h, size_t size);
 fblock *heap_tlsf_spill_find(carve_heap *h, size_t size);
+void heap_list_replace(carve_heap *h, fblock *b, fblock *rest); /* a LIFO/FIFO/ADDRESS list */
 
 /* List heads the policy needs (TLSF: with this many rows). */
 CARVE_INLINE size_t heap_index_lists(carve_fit fit, size_t rows)
@@ -288,6 +284,26 @@ CARVE_INLINE void heap_index_remove(carve_heap *h, fblock *b)
 {
     if (is_list_policy(h)) heap_list_remove(h, b);
     else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
+}
+
+/* Does a free block that changes size (same address) keep its place in the index? */
+CARVE_INLINE bool heap_index_keeps_place(const carve_heap *h)
+{
+    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
+}
+
+/* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
+ * place where the order allows, or is re-filed. */
+CARVE_INLINE void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
+{
+    if (heap_index_keeps_place(h)) {
+        heap_list_replace(h, b, rest);
+        return;
+    }
+    bool rove = h->rover == b;
+    heap_index_remove(h, b);
+    heap_index_insert(h, rest);
+    if (rove) h->rover = rest;
 }
 
 /* A free block of at least size, or NULL. */
