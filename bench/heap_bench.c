@@ -7,9 +7,12 @@
  * callback hands out the next bytes of one reserved buffer, exactly as many as asked (rounded
  * to 16), like sbrk, so the footprint is tight. Time: ns per trace operation, the median of
  * --runs replays, each on a fresh heap; glibc replays the same operations in the same process.
- * Latency: every TLSF alloc and free of one replay per trace, timed alone with rdtsc (minus the
- * timer's own median cost, converted with a TSC rate calibrated against CLOCK_MONOTONIC), all
- * traces pooled, p50/p99/p99.9; glibc's malloc and free timed the same way, for comparison.
+ * Latency (latency_report): pinned to one CPU, after a warm-up pass, 7 repetitions; each replays
+ * every trace through TLSF and then glibc, timing each alloc and free alone with rdtsc (minus the
+ * median cost of an empty timer pair, converted with a TSC rate calibrated against
+ * CLOCK_MONOTONIC), and again timing runs of 16 consecutive allocs/frees with one pair (free of
+ * the timer's granularity). Printed: the median over repetitions of each repetition's p50, p99,
+ * p99.9 (all traces pooled) and runs-of-16 p99.9 per op, with the lowest and highest repetition.
  *
  * Usage: heap_bench [--runs N] [--sweep] [--only NAME] TRACE...
  *   --sweep  also try every policy x order x alignment (8, 16) x variant (plain, no_coalesce,
