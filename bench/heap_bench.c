@@ -7,9 +7,12 @@
  * callback hands out the next bytes of one reserved buffer, exactly as many as asked (rounded
  * to 16), like sbrk, so the footprint is tight. Time: ns per trace operation, the median of
  * --runs replays, each on a fresh heap; glibc replays the same operations in the same process.
- * Latency: every TLSF alloc and free of one replay per trace, timed alone with rdtsc (minus the
- * timer's own median cost, converted with a TSC rate calibrated against CLOCK_MONOTONIC), all
- * traces pooled, p50/p99/p99.9; glibc's malloc and free timed the same way, for comparison.
+ * Latency (latency_report): pinned to one CPU, after a warm-up pass, 7 repetitions; each replays
+ * every trace through TLSF and then glibc, timing each alloc and free alone with rdtsc (minus the
+ * median cost of an empty timer pair, converted with a TSC rate calibrated against
+ * CLOCK_MONOTONIC), and again timing runs of 16 consecutive allocs/frees with one pair (free of
+ * the timer's granularity). Printed: the median over repetitions of each repetition's p50, p99,
+ * p99.9 (all traces pooled) and runs-of-16 p99.9 per op, with the lowest and highest repetition.
  *
  * Usage: heap_bench [--runs N] [--sweep] [--only NAME] TRACE...
  *   --sweep  also try every policy x order x alignment (8, 16) x variant (plain, no_coalesce,
@@ -23,6 +26,8 @@
 #include "measure.h"
 #include "trace.h"
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +110,7 @@ static size_t peak_payload(const trace *t, size_t *live)
 }
 
 /* One replay through the heap; returns 0, or -1 when an allocation failed. */
-static int replay_heap(carve_heap *h, const trace *t, void **ptr)
+__attribute__((noinline)) static int replay_heap(carve_heap *h, const trace *t, void **ptr)
 {
     for (size_t i = 0; i < t->nops; i++) {
         const trace_op *op = &t->ops[i];
@@ -127,7 +132,7 @@ static int replay_heap(carve_heap *h, const trace *t, void **ptr)
     return 0;
 }
 
-static void replay_libc(const trace *t, void **ptr)
+__attribute__((noinline)) static void replay_libc(const trace *t, void **ptr)
 {
     for (size_t i = 0; i < t->nops; i++) {
         const trace_op *op = &t->ops[i];
@@ -186,14 +191,22 @@ static double tsc_per_ns(void)
     return (double)(ticks() - c0) / (double)(measure_now_ns() - n0);
 }
 
-/* An allocator for the latency replay. */
+/* An allocator for the latency replay: fresh() gives its context for one trace (a new TLSF heap
+ * on the arena, or nothing for glibc). */
 typedef struct latency_ops {
+    const char *name;
+    void *(*fresh)(arena *a);
     void *(*alloc)(void *ctx, size_t n);
     void (*release)(void *ctx, void *p);
     void *(*resize)(void *ctx, void *p, size_t n);
-    void *ctx;
 } latency_ops;
 
+static void *heap_fresh(arena *a)
+{
+    static const carve_heap_config tlsf = {.fit = CARVE_FIT_TLSF}; /* the standard "tlsf" */
+    return arena_heap(a, &tlsf);
+}
+static void *libc_fresh(arena *a) { (void)a; return NULL; }
 static void *heap_alloc_op(void *ctx, size_t n) { return carve_heap_alloc(ctx, n); }
 static void heap_free_op(void *ctx, void *p) { carve_heap_free(ctx, p); }
 static void *heap_realloc_op(void *ctx, void *p, size_t n) { return carve_heap_realloc(ctx, p, n); }
@@ -201,40 +214,128 @@ static void *libc_alloc_op(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void libc_free_op(void *ctx, void *p) { (void)ctx; free(p); }
 static void *libc_realloc_op(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
 
-/* Time every alloc and free of one replay (reallocs untimed); append the tick counts to lat.
- * Frees what is left at the end. */
-static void latency_replay(const trace *t, const latency_ops *o, void **ptr, uint64_t *lat, size_t *nlat)
+#define BATCH 16
+
+/* One replay of t. per_op: time every alloc and free alone (reallocs run untimed) and append
+ * the tick counts to out; else time runs of BATCH consecutive allocs/frees with one timer pair
+ * (a realloc ends a run early, and that partial run is not recorded). Frees what is left. */
+static void latency_replay(const trace *t, const latency_ops *o, arena *a, void **ptr, bool per_op, uint64_t *out,
+                           size_t *nout)
 {
+    void *ctx = o->fresh(a);
     memset(ptr, 0, t->nids * sizeof *ptr);
+    unsigned run = 0;
+    uint64_t r0 = 0;
     for (size_t i = 0; i < t->nops; i++) {
         const trace_op *op = &t->ops[i];
-        uint64_t t0, t1;
-        if (op->kind == TRACE_ALLOC) {
-            t0 = ticks();
-            ptr[op->id] = o->alloc(o->ctx, op->size);
-            t1 = ticks();
-        } else if (op->kind == TRACE_FREE) {
-            t0 = ticks();
-            o->release(o->ctx, ptr[op->id]);
-            t1 = ticks();
-            ptr[op->id] = NULL;
-        } else {
-            ptr[op->id] = o->resize(o->ctx, ptr[op->id], op->size);
+        if (op->kind == TRACE_REALLOC) {
+            ptr[op->id] = o->resize(ctx, ptr[op->id], op->size);
+            run = 0;
             continue;
         }
-        lat[(*nlat)++] = t1 - t0;
+        uint64_t t0 = 0;
+        if (per_op) t0 = ticks();
+        else if (run == 0) r0 = ticks();
+        if (op->kind == TRACE_ALLOC) {
+            ptr[op->id] = o->alloc(ctx, op->size);
+        } else {
+            o->release(ctx, ptr[op->id]);
+            ptr[op->id] = NULL;
+        }
+        if (per_op) {
+            out[(*nout)++] = ticks() - t0;
+        } else if (++run == BATCH) {
+            out[(*nout)++] = ticks() - r0;
+            run = 0;
+        }
     }
-    for (size_t i = 0; i < t->nids; i++) o->release(o->ctx, ptr[i]), ptr[i] = NULL;
+    for (size_t i = 0; i < t->nids; i++) o->release(ctx, ptr[i]), ptr[i] = NULL;
 }
 
-static void print_latency(const char *name, uint64_t *lat, size_t n, uint64_t overhead, double rate)
+typedef struct latency_rep {
+    double p50, p99, p999, batch_p999; /* ns */
+} latency_rep;
+
+/* q-quantile of v (sorted in place) minus the timer cost, in ns; per = operations per sample. */
+static double ns_quantile(uint64_t *v, size_t n, double q, uint64_t overhead, double per, double rate)
 {
-    for (size_t i = 0; i < n; i++) lat[i] = lat[i] > overhead ? lat[i] - overhead : 0;
-    uint64_t p50 = measure_quantile_u64(lat, n, 0.5), p99 = measure_quantile_u64(lat, n, 0.99),
-             p999 = measure_quantile_u64(lat, n, 0.999);
-    printf("%s single alloc/free latency over %zu operations (rdtsc, timer cost %llu ticks removed): "
-           "p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns\n",
-           name, n, (unsigned long long)overhead, (double)p50 / rate, (double)p99 / rate, (double)p999 / rate);
+    uint64_t x = measure_quantile_u64(v, n, q);
+    return (double)(x > overhead ? x - overhead : 0) / per / rate;
+}
+
+/* One repetition: every standard trace replayed per-op timed, then batch timed; the quantiles
+ * of all samples of the repetition pooled. */
+static latency_rep latency_rep_run(trace *ts, size_t nt, const latency_ops *o, arena *a, void **ptr, uint64_t *buf,
+                                   uint64_t overhead, double rate)
+{
+    latency_rep r;
+    size_t n = 0;
+    for (size_t i = 0; i < nt; i++) latency_replay(&ts[i], o, a, ptr, true, buf, &n);
+    r.p50 = ns_quantile(buf, n, 0.5, overhead, 1, rate);
+    r.p99 = ns_quantile(buf, n, 0.99, overhead, 1, rate);
+    r.p999 = ns_quantile(buf, n, 0.999, overhead, 1, rate);
+    n = 0;
+    for (size_t i = 0; i < nt; i++) latency_replay(&ts[i], o, a, ptr, false, buf, &n);
+    r.batch_p999 = ns_quantile(buf, n, 0.999, overhead, BATCH, rate);
+    return r;
+}
+
+#define LAT_REPS 7
+
+static double median_of(double *v, size_t n, double *lo, double *hi)
+{
+    double m = measure_median_double(v, n); /* sorts v */
+    *lo = v[0];
+    *hi = v[n - 1];
+    return m;
+}
+
+/* The latency section: pin to the current CPU, warm up, LAT_REPS repetitions alternating the two
+ * allocators; print the median over repetitions of each per-repetition quantile. */
+static void latency_report(trace *ts, size_t nt, arena *a)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int cpu = sched_getcpu();
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    bool pinned = sched_setaffinity(0, sizeof set, &set) == 0;
+    size_t maxops = 0, maxids = 0;
+    for (size_t i = 0; i < nt; i++) maxops += ts[i].nops, maxids = ts[i].nids > maxids ? ts[i].nids : maxids;
+    uint64_t *buf = malloc(maxops * sizeof *buf);
+    void **ptr = calloc(maxids, sizeof *ptr);
+    uint64_t empty[4096];
+    for (size_t i = 0; i < 4096; i++) {
+        uint64_t t0 = ticks();
+        empty[i] = ticks() - t0;
+    }
+    uint64_t overhead = measure_quantile_u64(empty, 4096, 0.5);
+    double rate = tsc_per_ns();
+    static const latency_ops ops[2] = {
+        {"tlsf", heap_fresh, heap_alloc_op, heap_free_op, heap_realloc_op},
+        {"glibc", libc_fresh, libc_alloc_op, libc_free_op, libc_realloc_op},
+    };
+    latency_rep reps[2][LAT_REPS];
+    for (int k = 0; k < 2; k++) (void)latency_rep_run(ts, nt, &ops[k], a, ptr, buf, overhead, rate); /* warm-up */
+    for (int rep = 0; rep < LAT_REPS; rep++)
+        for (int k = 0; k < 2; k++) reps[k][rep] = latency_rep_run(ts, nt, &ops[k], a, ptr, buf, overhead, rate);
+    printf("single-operation latency (alloc and free; %s, timer cost %llu ticks removed, %.3f ticks/ns):\n"
+           "  median over %d repetitions of each repetition's quantile [lowest..highest repetition]\n",
+           pinned ? "pinned to one CPU" : "NOT pinned", (unsigned long long)overhead, rate, LAT_REPS);
+    for (int k = 0; k < 2; k++) {
+        double v[4][LAT_REPS], lo[4], hi[4], m[4];
+        for (int rep = 0; rep < LAT_REPS; rep++) {
+            v[0][rep] = reps[k][rep].p50;
+            v[1][rep] = reps[k][rep].p99;
+            v[2][rep] = reps[k][rep].p999;
+            v[3][rep] = reps[k][rep].batch_p999;
+        }
+        for (int q = 0; q < 4; q++) m[q] = median_of(v[q], LAT_REPS, &lo[q], &hi[q]);
+        printf("  %-5s p50 %.0f ns [%.0f..%.0f], p99 %.0f ns [%.0f..%.0f], p99.9 %.0f ns [%.0f..%.0f]; "
+               "batches of %d: p99.9 %.1f ns/op [%.1f..%.1f]\n",
+               ops[k].name, m[0], lo[0], hi[0], m[1], lo[1], hi[1], m[2], lo[2], hi[2], BATCH, m[3], lo[3], hi[3]);
+    }
+    free(buf);
+    free(ptr);
 }
 
 /* ---- the sweep ------------------------------------------------------------------------------ */
@@ -328,8 +429,7 @@ int main(int argc, char **argv)
     if (a.base == NULL) return 1;
     if (only != NULL) return run_only(only, argv + first, ntraces, &a);
     double sum_util[NSTD] = {0}, sum_ns[NSTD] = {0}, sum_libc = 0, sum_best = 0, sum_sweep = 0;
-    uint64_t *lat = NULL, *lat_libc = NULL;
-    size_t nlat = 0, nlat_libc = 0, latcap = 0;
+    trace *ts = calloc(ntraces, sizeof *ts);
 
     printf("%-16s", "trace");
     for (size_t c = 0; c < NSTD; c++) printf(" %17s", standard[c].name);
@@ -367,19 +467,9 @@ int main(int argc, char **argv)
             sum_sweep += top;
             printf("    sweep: best %.3f with %s\n", top, desc);
         }
-        if (nlat + t.nops > latcap) {
-            latcap = (nlat + t.nops) * 2;
-            lat = realloc(lat, latcap * sizeof *lat);
-            lat_libc = realloc(lat_libc, latcap * sizeof *lat_libc);
-        }
-        carve_heap_config tlsf = {.fit = CARVE_FIT_TLSF};
-        latency_ops heap_ops = {heap_alloc_op, heap_free_op, heap_realloc_op, arena_heap(&a, &tlsf)};
-        latency_ops libc_ops = {libc_alloc_op, libc_free_op, libc_realloc_op, NULL};
-        latency_replay(&t, &heap_ops, ptr, lat, &nlat);
-        latency_replay(&t, &libc_ops, ptr, lat_libc, &nlat_libc);
         free(ptr);
         free(live);
-        trace_free(&t);
+        ts[i] = t;
     }
     printf("%-16s", "mean");
     for (size_t c = 0; c < NSTD; c++)
@@ -387,18 +477,9 @@ int main(int argc, char **argv)
     printf(" %9.1f %6.3f\n", sum_libc / (double)ntraces, sum_best / (double)ntraces);
     if (do_sweep) printf("mean of the sweep's best configuration per trace: %.3f\n", sum_sweep / (double)ntraces);
 
-    /* the timer's own cost: empty pairs */
-    uint64_t empty[4096];
-    for (size_t i = 0; i < 4096; i++) {
-        uint64_t t0 = ticks();
-        empty[i] = ticks() - t0;
-    }
-    uint64_t overhead = measure_quantile_u64(empty, 4096, 0.5);
-    double rate = tsc_per_ns();
-    print_latency("tlsf", lat, nlat, overhead, rate);
-    print_latency("glibc", lat_libc, nlat_libc, overhead, rate);
-    free(lat);
-    free(lat_libc);
+    latency_report(ts, ntraces, &a);
+    for (size_t i = 0; i < ntraces; i++) trace_free(&ts[i]);
+    free(ts);
     free(a.base);
     return 0;
 }

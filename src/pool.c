@@ -75,6 +75,7 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     p->span = n * bs;
     p->flags = flags;
     if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
+    p->keyed = p->secret != 0 ? UINTPTR_MAX : 0;
     p->bytes = bytes;
     p->magic = POOL_MAGIC;
 
@@ -163,6 +164,7 @@ size_t carve_pool_check_impl(const carve_pool *p)
     if (p->poisoned) bad++;
     size_t nfree = pool_nfree(p);
     if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
+    if (p->keyed != (p->secret != 0 ? UINTPTR_MAX : 0)) bad++;
     if (p->bitmap != p->bits || p->limit != (p->poisoned ? 0 : p->nblocks)) bad++;
     if (p->inv * (p->block_size >> p->rot) != 1 || ((p->block_size >> p->rot) & 1) == 0) bad++;
     size_t words = (p->nblocks + 63) / 64, live = 0;

@@ -14,6 +14,7 @@
  *                      limit     N, or 0 on a poisoned pool (sends every op out of line)
  *                      bitmap    points at the bitmap right after the struct
  *                      secret    0 for a plain pool; the XOR key of a hardened one
+ *                      keyed     0 plain, all ones hardened: free encodes without a branch
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
@@ -40,6 +41,7 @@ struct carve_pool {
     size_t limit;          /* nblocks, or 0 once poisoned */
     uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
     uintptr_t secret;      /* 0: plain links */
+    uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
     unsigned rot;          /* ctz(block_size) */
     unsigned pad_;
     size_t touched;        /* 1 + the highest index ever handed out (see carve_pool_alloc_cold) */
@@ -57,8 +59,9 @@ struct carve_pool {
 };
 
 #define POOL_MIRRORS(f) (offsetof(struct carve_pool, f) == offsetof(struct carve_pool_hot_, f))
-_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(limit) && POOL_MIRRORS(bitmap) &&
-                   POOL_MIRRORS(secret) && POOL_MIRRORS(rot) && POOL_MIRRORS(touched) && POOL_MIRRORS(allocs) && POOL_MIRRORS(frees),
+_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(limit) &&
+                   POOL_MIRRORS(bitmap) && POOL_MIRRORS(secret) && POOL_MIRRORS(keyed) && POOL_MIRRORS(rot) &&
+                   POOL_MIRRORS(touched) && POOL_MIRRORS(allocs) && POOL_MIRRORS(frees),
                "struct carve_pool must start with the fields of struct carve_pool_hot_");
 
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it

@@ -47,6 +47,7 @@ struct carve_pool_hot_ {
     size_t limit;       /* N, or 0 on a poisoned pool so that every op takes the cold path */
     uint64_t *bitmap;   /* bit i set: block i in use */
     uintptr_t secret;   /* 0: plain links; else the CARVE_POOL_HARDENED key */
+    uintptr_t keyed;    /* 0 for a plain pool, all ones for a hardened one */
     unsigned rot;       /* trailing zero bits of block_size */
     unsigned pad_;
     size_t touched;     /* 1 + the highest block index ever handed out */
@@ -86,8 +87,10 @@ CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
 
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
- * same stats): the common case costs no call, and the rest falls to the _cold functions. Use
- * them where a pool sits on a hot path; the plain calls are the same code out of line. */
+ * same stats, O(1), no thread safety): the common case costs no call, and the rest falls to the
+ * _cold functions. Use them where a pool sits on a hot path; the plain calls are the same code
+ * out of line. They read struct carve_pool_hot_, so build against the header of the library
+ * you link. */
 static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
@@ -119,9 +122,8 @@ static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
     uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
     if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
     *w = old ^ bit;
-    uintptr_t link = (uintptr_t)p->head;
-    if (p->secret != 0) link ^= p->secret ^ (uintptr_t)block;
-    *(void **)block = (void *)link;
+    /* branch-free encode: plain pools have secret = keyed = 0, so the link is the head itself */
+    *(void **)block = (void *)((uintptr_t)p->head ^ ((p->secret ^ (uintptr_t)block) & p->keyed));
     p->head = block;
     p->frees++;
     return CARVE_OK;

@@ -27,6 +27,9 @@
 #include <string.h>
 
 #define CARVE_EAGAIN_ ((carve_status)-1) /* internal: not decided yet */
+/* Hot helpers are inlined into the public calls; misuse diagnosis and growth stay out of line. */
+#define CARVE_HOT  static inline __attribute__((always_inline))
+#define CARVE_COLD __attribute__((noinline, cold))
 
 /* ---- regions ------------------------------------------------------------------------------ */
 
@@ -116,7 +119,10 @@ static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
         if (r->mem_end == mem) st = extend_region(h, r, bytes);
     if (st == CARVE_EAGAIN_) st = new_region(h, mem, bytes);
     /* TLSF: the next public call moves the list table if the heap outgrew its rows */
-    if (st == CARVE_OK && h->fit == CARVE_FIT_TLSF) h->rows_wanted = heap_index_rows(h, h->capacity);
+    if (st == CARVE_OK && h->fit == CARVE_FIT_TLSF) {
+        unsigned rows = heap_index_rows(h, h->capacity);
+        if (rows > h->rows) h->rows_wanted = rows; /* else no move: keep alloc's fast path */
+    }
     return st;
 }
 
@@ -129,7 +135,7 @@ CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t by
 /* Ask the grow callback for enough memory to hold a block of size bytes. The first attempt
  * assumes the memory will extend the last region (so it asks for what the region's free tail
  * lacks); the second asks for a whole new region. */
-static bool grow_for(carve_heap *h, size_t size, int attempt)
+CARVE_COLD static bool grow_for(carve_heap *h, size_t size, int attempt)
 {
     if (h->grow == NULL) return false;
     size_t want = size + sizeof(region) + 4 * h->align + 2 * HDR;
@@ -153,7 +159,7 @@ static fblock *find_or_grow(carve_heap *h, size_t size)
     }
 }
 
-static void release(carve_heap *h, uintptr_t b);
+CARVE_HOT void release(carve_heap *h, uintptr_t b);
 
 /* ---- init --------------------------------------------------------------------------------- */
 
@@ -220,7 +226,7 @@ static void *carve_block(carve_heap *h, uintptr_t b, size_t have, size_t size, s
 }
 
 /* Allocate from the free block fb found in the index. */
-static void *place(carve_heap *h, fblock *fb, size_t size, size_t n)
+CARVE_HOT void *place(carve_heap *h, fblock *fb, size_t size, size_t n)
 {
     uintptr_t b = (uintptr_t)fb;
     size_t have = w_size(fb->head);
@@ -282,10 +288,18 @@ void heap_free_internal(carve_heap *h, uintptr_t b)
     release(h, b);
 }
 
+/* TLSF outgrew its table and enough is free to hold a bigger one (heap_index_fit_table makes the
+ * same test): checked inline so that a heap that cannot move its table yet pays no call. */
+CARVE_HOT bool table_may_move(const carve_heap *h)
+{
+    return h->rows_wanted != 0 &&
+           h->free_bytes >= heap_index_lists(CARVE_FIT_TLSF, h->rows_wanted) * sizeof(fblock *) + HDR;
+}
+
 CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
 {
     if (h == NULL) return NULL;
-    if (CARVE_UNLIKELY(h->rows_wanted != 0)) heap_index_fit_table(h);
+    if (CARVE_UNLIKELY(table_may_move(h))) heap_index_fit_table(h);
     size_t need;
     fblock *fb = NULL;
     if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
@@ -304,7 +318,7 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
         return NULL;
     }
     if (align <= h->align) return carve_heap_alloc(h, size);
-    if (CARVE_UNLIKELY(h->rows_wanted != 0)) heap_index_fit_table(h);
+    if (CARVE_UNLIKELY(table_may_move(h))) heap_index_fit_table(h);
     size_t need, search;
     fblock *fb = NULL;
     if (align < MAX_BLOCK && block_size_for(h, size, &need) &&
@@ -335,7 +349,7 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
 
 /* p's header failed a fast check: walk its region to tell a pointer inside a block (foreign)
  * from damaged metadata. */
-static carve_status diagnose(const carve_heap *h, const region *r, uintptr_t b)
+CARVE_COLD static carve_status diagnose(const carve_heap *h, const region *r, uintptr_t b)
 {
     for (uintptr_t x = r->first; x < r->end;) {
         uint64_t w = *word_at(x);
@@ -349,7 +363,7 @@ static carve_status diagnose(const carve_heap *h, const region *r, uintptr_t b)
 }
 
 /* The used block whose payload is p, checked against its neighbours. */
-static carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
+CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
 {
     uintptr_t a = (uintptr_t)p;
     region *r = (a & (h->align - 1)) == 0 ? region_of(h, a - HDR) : NULL;
@@ -379,7 +393,7 @@ static carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
 
 CARVE_API size_t carve_heap_usable_size(const carve_heap *h, const void *p)
 {
-    uintptr_t b;
+    uintptr_t b = 0;
     if (h == NULL || p == NULL || locate(h, p, &b) != CARVE_OK) return 0;
     return usable_of(*word_at(b));
 }
@@ -387,7 +401,7 @@ CARVE_API size_t carve_heap_usable_size(const carve_heap *h, const void *p)
 /* ---- free --------------------------------------------------------------------------------- */
 
 /* Return the used block b to the free index, merging it with free neighbours. */
-static void release(carve_heap *h, uintptr_t b)
+CARVE_HOT void release(carve_heap *h, uintptr_t b)
 {
     uint64_t w = *word_at(b);
     size_t size = w_size(w);
@@ -423,7 +437,7 @@ CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
 {
     if (p == NULL) return CARVE_OK;
     if (h == NULL) return CARVE_EINVAL;
-    uintptr_t b;
+    uintptr_t b = 0;
     carve_status st = locate(h, p, &b);
     if (st == CARVE_OK) release(h, b);
     return st;
@@ -521,7 +535,7 @@ CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
     if (p == NULL) return carve_heap_alloc(h, size);
     if (h == NULL) return NULL;
     size_t need;
-    uintptr_t b;
+    uintptr_t b = 0;
     if (!block_size_for(h, size, &need) || locate(h, p, &b) != CARVE_OK) {
         h->failed++;
         return NULL;

@@ -40,43 +40,8 @@ unsigned heap_index_rows(const carve_heap *h, size_t capacity)
     return rows < TLSF_FL_MAX ? rows : TLSF_FL_MAX;
 }
 
-size_t heap_index_lists(carve_fit fit, size_t rows)
-{
-    if (fit == CARVE_FIT_SEGREGATED) return SEG_CLASSES;
-    if (fit == CARVE_FIT_TLSF) return rows * TLSF_SL;
-    return 0;
-}
-
-static bool is_list_policy(const carve_heap *h) { return h->fit <= CARVE_FIT_WORST; }
 
 /* ---- class mappings ---------------------------------------------------------------------- */
-
-static unsigned seg_class(const carve_heap *h, size_t size)
-{
-    unsigned c = carve_log2_floor(size) - carve_log2_floor(h->min_block);
-    return c < SEG_CLASSES ? c : SEG_CLASSES - 1;
-}
-
-CARVE_INLINE void tlsf_map(const carve_heap *h, size_t size, unsigned *fl, unsigned *sl)
-{
-    size_t u = size >> h->align_log2;
-    if (u < TLSF_SL) {
-        *fl = 0;
-        *sl = (unsigned)u;
-        return;
-    }
-    unsigned f = carve_log2_floor(u);
-    *fl = f - TLSF_SL_LOG2 + 1;
-    *sl = (unsigned)(u >> (f - TLSF_SL_LOG2)) - TLSF_SL;
-}
-
-unsigned heap_index_slot(const carve_heap *h, size_t size)
-{
-    if (h->fit == CARVE_FIT_SEGREGATED) return seg_class(h, size);
-    unsigned fl, sl;
-    tlsf_map(h, size, &fl, &sl);
-    return fl < h->rows ? fl * TLSF_SL + sl : h->nlists - 1;
-}
 
 /* ---- the single list of FIRST/NEXT/BEST/WORST ---------------------------------------------- */
 
@@ -100,7 +65,7 @@ static void list_link_before(carve_heap *h, fblock *b, fblock *at) /* at NULL: a
     else h->tail = b;
 }
 
-static void list_insert(carve_heap *h, fblock *b)
+void heap_list_insert(carve_heap *h, fblock *b)
 {
     switch (h->order) {
     case CARVE_ORDER_LIFO: list_link_before(h, b, h->head); return;
@@ -116,7 +81,7 @@ static void list_insert(carve_heap *h, fblock *b)
     list_link_before(h, b, at);
 }
 
-static void list_remove(carve_heap *h, fblock *b)
+void heap_list_remove(carve_heap *h, fblock *b)
 {
     if (b->prev != NULL) b->prev->next = b->next;
     else h->head = b->next;
@@ -125,7 +90,7 @@ static void list_remove(carve_heap *h, fblock *b)
     if (h->rover == b) h->rover = b->next;
 }
 
-static fblock *list_find(carve_heap *h, size_t size)
+fblock *heap_list_find(carve_heap *h, size_t size)
 {
     fblock *pick = NULL;
     switch (h->fit) {
@@ -160,36 +125,7 @@ static fblock *list_find(carve_heap *h, size_t size)
 
 /* ---- the class lists of SEGREGATED and TLSF ----------------------------------------------- */
 
-static void class_insert(carve_heap *h, fblock *b, unsigned slot)
-{
-    b->prev = NULL;
-    b->next = h->lists[slot];
-    if (b->next != NULL) b->next->prev = b;
-    h->lists[slot] = b;
-    if (h->fit == CARVE_FIT_TLSF) {
-        h->sl_map[slot / TLSF_SL] |= (uint16_t)(1u << (slot % TLSF_SL));
-        h->top_map |= (uint64_t)1 << (slot / TLSF_SL);
-    } else {
-        h->top_map |= (uint64_t)1 << slot;
-    }
-}
-
-static void class_remove(carve_heap *h, fblock *b, unsigned slot)
-{
-    if (b->prev != NULL) b->prev->next = b->next;
-    else h->lists[slot] = b->next;
-    if (b->next != NULL) b->next->prev = b->prev;
-    if (h->lists[slot] != NULL) return;
-    if (h->fit == CARVE_FIT_TLSF) {
-        unsigned fl = slot / TLSF_SL;
-        h->sl_map[fl] &= (uint16_t)~(1u << (slot % TLSF_SL));
-        if (h->sl_map[fl] == 0) h->top_map &= ~((uint64_t)1 << fl);
-    } else {
-        h->top_map &= ~((uint64_t)1 << slot);
-    }
-}
-
-static fblock *seg_find(carve_heap *h, size_t size)
+fblock *heap_seg_find(carve_heap *h, size_t size)
 {
     unsigned c = seg_class(h, size);
     for (fblock *b = h->lists[c]; b != NULL; b = b->next)
@@ -198,39 +134,11 @@ static fblock *seg_find(carve_heap *h, size_t size)
     return above != 0 ? h->lists[carve_ctz64(above)] : NULL;
 }
 
-/* First fit in the last list, which also holds the blocks beyond the table's rows. */
-static fblock *tlsf_spill_find(carve_heap *h, size_t size)
+fblock *heap_tlsf_spill_find(carve_heap *h, size_t size)
 {
     for (fblock *b = h->lists[h->nlists - 1]; b != NULL; b = b->next)
         if (w_size(b->head) >= size) return b;
     return NULL;
-}
-
-static fblock *tlsf_find(carve_heap *h, size_t size)
-{
-    unsigned fl, sl;
-    tlsf_map(h, size, &fl, &sl);
-    if (fl * TLSF_SL + sl >= h->nlists - 1) return tlsf_spill_find(h, size);
-    fblock *b = h->lists[fl * TLSF_SL + sl];
-    if (b != NULL && w_size(b->head) >= size) return b;
-    /* round up to the next class: everything in it and above fits */
-    size_t u = size >> h->align_log2;
-    if (u >= TLSF_SL) {
-        u += ((size_t)1 << (carve_log2_floor(u) - TLSF_SL_LOG2)) - 1;
-        tlsf_map(h, u << h->align_log2, &fl, &sl);
-    } else {
-        sl++;
-    }
-    if (sl >= TLSF_SL) { fl++; sl = 0; }
-    if (fl * TLSF_SL + sl >= h->nlists - 1) return tlsf_spill_find(h, size);
-    uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
-    if (sl_bits == 0) {
-        uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
-        if (fl_bits == 0) return NULL;
-        fl = carve_ctz64(fl_bits);
-        sl_bits = h->sl_map[fl];
-    }
-    return h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)];
 }
 
 void heap_index_fit_table(carve_heap *h)
@@ -268,32 +176,8 @@ void heap_index_fit_table(carve_heap *h)
 
 /* ---- the interface ------------------------------------------------------------------------ */
 
-void heap_index_insert(carve_heap *h, fblock *b)
+void heap_list_replace(carve_heap *h, fblock *b, fblock *rest)
 {
-    if (is_list_policy(h)) list_insert(h, b);
-    else class_insert(h, b, heap_index_slot(h, w_size(b->head)));
-}
-
-void heap_index_remove(carve_heap *h, fblock *b)
-{
-    if (is_list_policy(h)) list_remove(h, b);
-    else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
-}
-
-bool heap_index_keeps_place(const carve_heap *h)
-{
-    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
-}
-
-void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
-{
-    if (!heap_index_keeps_place(h)) {
-        bool rove = h->rover == b;
-        heap_index_remove(h, b);
-        heap_index_insert(h, rest);
-        if (rove) h->rover = rest;
-        return;
-    }
     rest->next = b->next;
     rest->prev = b->prev;
     if (rest->prev != NULL) rest->prev->next = rest;
@@ -303,9 +187,3 @@ void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
     if (h->rover == b) h->rover = rest;
 }
 
-fblock *heap_index_find(carve_heap *h, size_t size)
-{
-    if (is_list_policy(h)) return list_find(h, size);
-    if (h->fit == CARVE_FIT_SEGREGATED) return seg_find(h, size);
-    return tlsf_find(h, size);
-}

@@ -50,6 +50,7 @@
 #define SLACK_SHIFT    40
 #define SLACK_MAX      ((size_t)0xFFF)
 #define CHECK_SHIFT    52
+#define CHECK_MASK     ((uint64_t)0xFFF << CHECK_SHIFT)
 #define MAX_BLOCK      ((size_t)1 << 40)    /* exclusive */
 #define MIN_ALIGN      ((size_t)8)
 #define MAX_CFG_ALIGN  ((size_t)1024)       /* cfg->align; aligned_alloc goes higher */
@@ -108,10 +109,10 @@ struct carve_heap {
 
 CARVE_INLINE uint64_t hdr_check(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    uint64_t x = ((w & ~(F_PREV_FREE | ((uint64_t)0xFFF << CHECK_SHIFT))) ^ h->key) + (uint64_t)b * 0x9E3779B97F4A7C15ull;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    return (x >> CHECK_SHIFT) << CHECK_SHIFT;
+    /* two independent multiplies (the address's runs in parallel); the top bits of the last
+     * product depend on every bit of its input */
+    uint64_t x = ((w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key) + (uint64_t)b * 0x9E3779B97F4A7C15ull;
+    return (x * 0xBF58476D1CE4E5B9ull) & CHECK_MASK;
 }
 CARVE_INLINE uint64_t *word_at(uintptr_t a) { return (uint64_t *)a; }
 CARVE_INLINE size_t w_size(uint64_t w) { return (size_t)(w & SIZE_MASK); }
@@ -119,7 +120,7 @@ CARVE_INLINE size_t w_slack(uint64_t w) { return (size_t)((w >> SLACK_SHIFT) & S
 CARVE_INLINE bool w_used(uint64_t w) { return (w & F_USED) != 0; }
 CARVE_INLINE bool w_valid(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    return (w & ((uint64_t)0xFFF << CHECK_SHIFT)) == hdr_check(h, b, w);
+    return (w & CHECK_MASK) == hdr_check(h, b, w);
 }
 CARVE_INLINE size_t b_size(uintptr_t b) { return w_size(*word_at(b)); }
 CARVE_INLINE bool b_used(uintptr_t b) { return w_used(*word_at(b)); }
@@ -157,21 +158,10 @@ CARVE_INLINE uintptr_t prev_block(uintptr_t b) { return b - w_size(*word_at(b - 
 
 CARVE_INLINE size_t usable_of(uint64_t w) { return w_size(w) - HDR; }
 
-/* ---- the free-block index (heap_index.c) -------------------------------------------------- */
+/* ---- the free-block index (heap_index.c; the class-list hot path inline here) ----------- */
 
-/* List heads the policy needs (TLSF: with this many rows), and the TLSF rows a capacity needs. */
-size_t heap_index_lists(carve_fit fit, size_t rows);
+/* The TLSF rows a capacity needs. */
 unsigned heap_index_rows(const carve_heap *h, size_t capacity);
-void heap_index_insert(carve_heap *h, fblock *b);  /* b's header is already written as free */
-void heap_index_remove(carve_heap *h, fblock *b);
-/* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
- * place where the order allows, or is re-filed. */
-void heap_index_replace(carve_heap *h, fblock *b, fblock *rest);
-fblock *heap_index_find(carve_heap *h, size_t size); /* a free block of at least size, or NULL */
-/* Does a free block that changes size (same address) keep its place in the index? */
-bool heap_index_keeps_place(const carve_heap *h);
-/* The list SEGREGATED or TLSF keeps a free block of this size in. */
-unsigned heap_index_slot(const carve_heap *h, size_t size);
 /* In heap.c: allocate a block for the heap's own use (not counted as used or requested), or
  * give one back. */
 void *heap_alloc_internal(carve_heap *h, size_t bytes);
@@ -179,5 +169,149 @@ void heap_free_internal(carve_heap *h, uintptr_t b);
 /* TLSF: when the heap has grown past its table's rows, move the table into a bigger block if a
  * free one fits (else try again at the next alloc). */
 void heap_index_fit_table(carve_heap *h);
+/* The single list of FIRST/NEXT/BEST/WORST, SEGREGATED's search, and TLSF's first-fit search of
+ * its last list (which also holds the blocks beyond the table's rows). */
+void heap_list_insert(carve_heap *h, fblock *b);
+void heap_list_remove(carve_heap *h, fblock *b);
+fblock *heap_list_find(carve_heap *h, size_t size);
+fblock *heap_seg_find(carve_heap *h, size_t size);
+fblock *heap_tlsf_spill_find(carve_heap *h, size_t size);
+void heap_list_replace(carve_heap *h, fblock *b, fblock *rest); /* a LIFO/FIFO/ADDRESS list */
+
+/* List heads the policy needs (TLSF: with this many rows). */
+CARVE_INLINE size_t heap_index_lists(carve_fit fit, size_t rows)
+{
+    if (fit == CARVE_FIT_SEGREGATED) return SEG_CLASSES;
+    if (fit == CARVE_FIT_TLSF) return rows * TLSF_SL;
+    return 0;
+}
+
+CARVE_INLINE bool is_list_policy(const carve_heap *h) { return h->fit <= CARVE_FIT_WORST; }
+
+CARVE_INLINE unsigned seg_class(const carve_heap *h, size_t size)
+{
+    unsigned c = carve_log2_floor(size) - carve_log2_floor(h->min_block);
+    return c < SEG_CLASSES ? c : SEG_CLASSES - 1;
+}
+
+/* TLSF's (fl, sl) of a size: linear below 16 units of G, then the top bit and the next 4. */
+CARVE_INLINE void tlsf_map(const carve_heap *h, size_t size, unsigned *fl, unsigned *sl)
+{
+    size_t u = size >> h->align_log2;
+    if (u < TLSF_SL) {
+        *fl = 0;
+        *sl = (unsigned)u;
+        return;
+    }
+    unsigned f = carve_log2_floor(u);
+    *fl = f - TLSF_SL_LOG2 + 1;
+    *sl = (unsigned)(u >> (f - TLSF_SL_LOG2)) - TLSF_SL;
+}
+
+/* The list SEGREGATED or TLSF keeps a free block of this size in. */
+CARVE_INLINE unsigned heap_index_slot(const carve_heap *h, size_t size)
+{
+    if (h->fit == CARVE_FIT_SEGREGATED) return seg_class(h, size);
+    unsigned fl, sl;
+    tlsf_map(h, size, &fl, &sl);
+    return fl < h->rows ? fl * TLSF_SL + sl : h->nlists - 1;
+}
+
+CARVE_INLINE void class_insert(carve_heap *h, fblock *b, unsigned slot)
+{
+    b->prev = NULL;
+    b->next = h->lists[slot];
+    if (b->next != NULL) b->next->prev = b;
+    h->lists[slot] = b;
+    if (h->fit == CARVE_FIT_TLSF) {
+        h->sl_map[slot / TLSF_SL] |= (uint16_t)(1u << (slot % TLSF_SL));
+        h->top_map |= (uint64_t)1 << (slot / TLSF_SL);
+    } else {
+        h->top_map |= (uint64_t)1 << slot;
+    }
+}
+
+CARVE_INLINE void class_remove(carve_heap *h, fblock *b, unsigned slot)
+{
+    if (b->prev != NULL) b->prev->next = b->next;
+    else h->lists[slot] = b->next;
+    if (b->next != NULL) b->next->prev = b->prev;
+    if (h->lists[slot] != NULL) return;
+    if (h->fit == CARVE_FIT_TLSF) {
+        unsigned fl = slot / TLSF_SL;
+        h->sl_map[fl] &= (uint16_t)~(1u << (slot % TLSF_SL));
+        if (h->sl_map[fl] == 0) h->top_map &= ~((uint64_t)1 << fl);
+    } else {
+        h->top_map &= ~((uint64_t)1 << slot);
+    }
+}
+
+/* A request first looks at the head of its own class (a block there may fit); otherwise it
+ * rounds up to the next class boundary, where every block fits. */
+CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size)
+{
+    unsigned fl, sl;
+    tlsf_map(h, size, &fl, &sl);
+    if (CARVE_UNLIKELY(fl * TLSF_SL + sl >= h->nlists - 1)) return heap_tlsf_spill_find(h, size);
+    fblock *b = h->lists[fl * TLSF_SL + sl];
+    if (b != NULL && w_size(b->head) >= size) return b;
+    if (fl != 0) { /* round up to the next class: everything in it and above fits */
+        size_t u = (size >> h->align_log2) + ((size_t)1 << (fl - 1)) - 1;
+        tlsf_map(h, u << h->align_log2, &fl, &sl);
+    } else {
+        sl++;
+    }
+    if (sl >= TLSF_SL) { fl++; sl = 0; }
+    if (CARVE_UNLIKELY(fl * TLSF_SL + sl >= h->nlists - 1)) return heap_tlsf_spill_find(h, size);
+    uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
+    if (sl_bits == 0) {
+        uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
+        if (fl_bits == 0) return NULL;
+        fl = carve_ctz64(fl_bits);
+        sl_bits = h->sl_map[fl];
+    }
+    return h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)];
+}
+
+/* b's header is already written as free. */
+CARVE_INLINE void heap_index_insert(carve_heap *h, fblock *b)
+{
+    if (is_list_policy(h)) heap_list_insert(h, b);
+    else class_insert(h, b, heap_index_slot(h, w_size(b->head)));
+}
+
+CARVE_INLINE void heap_index_remove(carve_heap *h, fblock *b)
+{
+    if (is_list_policy(h)) heap_list_remove(h, b);
+    else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
+}
+
+/* Does a free block that changes size (same address) keep its place in the index? */
+CARVE_INLINE bool heap_index_keeps_place(const carve_heap *h)
+{
+    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
+}
+
+/* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
+ * place where the order allows, or is re-filed. */
+CARVE_INLINE void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
+{
+    if (heap_index_keeps_place(h)) {
+        heap_list_replace(h, b, rest);
+        return;
+    }
+    bool rove = h->rover == b;
+    heap_index_remove(h, b);
+    heap_index_insert(h, rest);
+    if (rove) h->rover = rest;
+}
+
+/* A free block of at least size, or NULL. */
+CARVE_INLINE fblock *heap_index_find(carve_heap *h, size_t size)
+{
+    if (h->fit == CARVE_FIT_TLSF) return tlsf_find(h, size);
+    if (h->fit == CARVE_FIT_SEGREGATED) return heap_seg_find(h, size);
+    return heap_list_find(h, size);
+}
 
 #endif /* CARVE_HEAP_INTERNAL_H */
