@@ -41,3 +41,10 @@ endif()
 
 # The free fast path's rejections, exhaustively, with misuse ignored (see the test's header).
 set_tests_properties(unit.malloc_interior PROPERTIES ENVIRONMENT "CARVE_ON_ERROR=ignore;CK_DEFAULT_TIMEOUT=300")
+
+# The fork test runs only without a sanitizer runtime: under ASan the forked child can hang in
+# ASan's own allocator (a parent thread held its size-class mutex at fork, and the child's new
+# thread frees through ASan's quarantine), which says nothing about carve's atfork handling.
+# Seen in about half of ASan runs, never in 25 release runs; the gdb backtrace of the hung child
+# is all libsanitizer frames.
+set_tests_properties(unit.malloc_fork PROPERTIES LABELS nosan)
