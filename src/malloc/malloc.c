@@ -817,7 +817,7 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     __atomic_store_n(&pg->capacity, 1, RELAXED);
     pg->used = 1;
     pg->free = pg->local_free = pg->xfree = enc(NULL);
-    pg->in_full = 1;
+    __atomic_store_n(&pg->in_full, 1, __ATOMIC_SEQ_CST); /* remote frees of its last incarnation may still read it */
     q_push_back(&h->full, pg);
     ((block *)user)->mark = 0;
     bump(&h->allocs, 1);
