@@ -45,6 +45,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -365,6 +366,13 @@ static void register_thread_hooks(heap *h)
         } else {
             __atomic_store_n(&key_state, 3, __ATOMIC_RELEASE); /* heaps are then never abandoned */
         }
+        st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
+    }
+    /* Another thread is creating the key (it holds no carve lock): wait for it, or this heap
+     * would never reach heap_exit and its pages, with every remote free into them, would be
+     * stranded when the thread ends. */
+    while (st == 1) {
+        sched_yield();
         st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
     }
     if (st == 2) pthread_setspecific(heap_key, h);
