@@ -179,7 +179,7 @@ static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;    /* all_segs    
 static heap *all_heaps, *heap_pool;
 static segment *all_segs;
 static segment *abandoned;
-#define HUGE_CACHE_SLOTS 8
+#define HUGE_CACHE_SLOTS 16
 #define HUGE_CACHE_BYTES ((size_t)256 << 20)
 static segment *huge_cache[HUGE_CACHE_SLOTS];
 static size_t huge_cached_bytes;
@@ -834,6 +834,13 @@ static void *large_alloc(heap *h, size_t size, size_t align)
 
 static size_t large_usable(const page *pg) { return pg->block_size - pg->offset; }
 
+static void huge_unmap(segment *seg)
+{
+    map_set(seg, seg->huge_map, false);
+    __atomic_sub_fetch(&segments_live, 1, RELAXED);
+    carve_os_unmap(seg, seg->huge_map);
+}
+
 static void huge_expire(uint64_t now, bool all)
 {
     for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
@@ -841,8 +848,7 @@ static void huge_expire(uint64_t now, bool all)
         if (seg == NULL || (!all && now - seg->huge_freed_at < purge_delay_ns)) continue;
         huge_cache[i] = NULL;
         huge_cached_bytes -= seg->huge_map;
-        map_set(seg, seg->huge_map, false);
-        carve_os_unmap(seg, seg->huge_map);
+        huge_unmap(seg);
     }
 }
 
@@ -855,14 +861,20 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
     size_t map_align = align > SEG_SIZE ? align : SEG_SIZE;
     segment *seg = NULL;
     pthread_mutex_lock(&huge_lock);
-    for (unsigned i = 0; i < HUGE_CACHE_SLOTS && seg == NULL; i++) {
+    /* best fit among the cached mappings that hold total and waste at most half of themselves:
+     * their pages are still committed, so the block costs no page fault */
+    unsigned best = HUGE_CACHE_SLOTS;
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
         segment *c = huge_cache[i];
-        if (c != NULL && c->huge_map >= total && c->huge_map - total <= total / 4 &&
-            ((uintptr_t)c & (map_align - 1)) == 0) {
-            seg = c;
-            huge_cache[i] = NULL;
-            huge_cached_bytes -= c->huge_map;
-        }
+        if (c != NULL && c->huge_map >= total && c->huge_map - total <= total &&
+            ((uintptr_t)c & (map_align - 1)) == 0 &&
+            (best == HUGE_CACHE_SLOTS || c->huge_map < huge_cache[best]->huge_map))
+            best = i;
+    }
+    if (best < HUGE_CACHE_SLOTS) {
+        seg = huge_cache[best];
+        huge_cache[best] = NULL;
+        huge_cached_bytes -= seg->huge_map;
     }
     huge_expire(now_ns(), false);
     pthread_mutex_unlock(&huge_lock);
@@ -889,30 +901,43 @@ static size_t huge_usable(const segment *seg)
     return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg);
 }
 
+/* Cache seg for reuse; when every slot is taken, the oldest entry makes room (a program's
+ * working set of large blocks moves on, its old sizes are the least likely to come back). */
 static void huge_free(segment *seg)
 {
     __atomic_add_fetch(&huge_frees, 1, RELAXED);
+    segment *evicted = NULL;
     pthread_mutex_lock(&huge_lock);
     seg->kind = SEG_HUGE_CACHED;
     seg->huge_freed_at = now_ns();
     huge_expire(seg->huge_freed_at, false);
     bool cached = false;
-    if (purge_delay_ns != 0 && seg->huge_map <= HUGE_CACHE_BYTES / 4 &&
-        huge_cached_bytes + seg->huge_map <= HUGE_CACHE_BYTES) {
-        for (unsigned i = 0; i < HUGE_CACHE_SLOTS && !cached; i++) {
+    if (purge_delay_ns != 0 && seg->huge_map <= HUGE_CACHE_BYTES / 4) {
+        unsigned slot = HUGE_CACHE_SLOTS, oldest = HUGE_CACHE_SLOTS;
+        for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
             if (huge_cache[i] == NULL) {
-                huge_cache[i] = seg;
-                huge_cached_bytes += seg->huge_map;
-                cached = true;
+                if (slot == HUGE_CACHE_SLOTS) slot = i;
+            } else if (oldest == HUGE_CACHE_SLOTS ||
+                       huge_cache[i]->huge_freed_at < huge_cache[oldest]->huge_freed_at) {
+                oldest = i;
             }
+        }
+        if (slot == HUGE_CACHE_SLOTS ||
+            (huge_cached_bytes + seg->huge_map > HUGE_CACHE_BYTES && oldest < HUGE_CACHE_SLOTS)) {
+            slot = oldest;
+            evicted = huge_cache[oldest];
+            huge_cached_bytes -= evicted->huge_map;
+            huge_cache[oldest] = NULL;
+        }
+        if (huge_cached_bytes + seg->huge_map <= HUGE_CACHE_BYTES) {
+            huge_cache[slot] = seg;
+            huge_cached_bytes += seg->huge_map;
+            cached = true;
         }
     }
     pthread_mutex_unlock(&huge_lock);
-    if (!cached) {
-        map_set(seg, seg->huge_map, false);
-        __atomic_sub_fetch(&segments_live, 1, RELAXED);
-        carve_os_unmap(seg, seg->huge_map);
-    }
+    if (evicted != NULL) huge_unmap(evicted);
+    if (!cached) huge_unmap(seg);
 }
 
 /* ---- abandon and reclaim ------------------------------------------------------------------- */

@@ -336,6 +336,43 @@ START_TEST(large_blocks_are_cached)
 }
 END_TEST
 
+/* A cached mapping serves any request it holds with at most half of itself to spare (best fit),
+ * and a free into a full cache (16 slots) evicts the oldest entry instead of the new one. */
+START_TEST(huge_cache_fits_best_and_evicts_oldest)
+{
+    carve_trim();
+    void *six = carve_malloc((size_t)6 << 20), *seven = carve_malloc((size_t)7 << 20);
+    ck_assert_ptr_nonnull(six);
+    ck_assert_ptr_nonnull(seven);
+    carve_free(seven);
+    carve_free(six);
+    void *four = carve_malloc((size_t)4 << 20);
+    ck_assert_ptr_eq(four, six); /* 6 MiB is the smallest that holds 4 MiB */
+    carve_free(four);
+    carve_trim();
+
+    enum { N = 17 };
+    void *blk[N];
+    for (int i = 0; i < N; i++) {
+        blk[i] = carve_malloc((size_t)3 << 20);
+        ck_assert_ptr_nonnull(blk[i]);
+    }
+    size_t live = carve_os_mapped_bytes();
+    for (int i = 0; i < N; i++) carve_free(blk[i]);
+    size_t cached = carve_os_mapped_bytes();
+    ck_assert_uint_lt(cached, live);                           /* one entry evicted */
+    ck_assert_uint_gt(cached + ((size_t)4 << 20), live);       /* ... only one      */
+    for (int i = 1; i < N; i++) {
+        blk[i] = carve_malloc((size_t)3 << 20);
+        ck_assert_ptr_nonnull(blk[i]);
+    }
+    ck_assert_uint_eq(carve_os_mapped_bytes(), cached); /* all 16 served from the cache */
+    for (int i = 1; i < N; i++) carve_free(blk[i]);
+    carve_trim();
+    ck_assert_uint_lt(carve_os_mapped_bytes() + ((size_t)16 * (3 << 20)), cached + 1);
+}
+END_TEST
+
 START_TEST(stats_follow_the_blocks)
 {
     carve_stats st;
@@ -475,6 +512,7 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
     tcase_add_test(tc, large_blocks_are_cached);
+    tcase_add_test(tc, huge_cache_fits_best_and_evicts_oldest);
     tcase_add_test(tc, stats_follow_the_blocks);
     tcase_add_test(tc, options_have_defaults_and_descriptions);
     tcase_add_test(tc, docs_table_matches_the_option_table);
