@@ -14,7 +14,8 @@
  *
  * For allocators whose footprint is the process's RSS (libc, malloc), both passes run in a forked
  * child: the C library's free memory is trimmed and the peak RSS reset (/proc/self/clear_refs)
- * once the lab's own memory is in place; the footprint is the highest RSS seen (VmHWM, and
+ * once the lab's own memory is in place and resident (its pages written, so that none of them
+ * faults in during the replay and counts as the allocator's); the footprint is the highest RSS seen (VmHWM, and
  * samples every 256 operations and around large blocks) minus the RSS at that moment. The child
  * sends its result back through a pipe.
  */
@@ -44,7 +45,8 @@ typedef struct run {
     lab_instance in;
     void *a;                 /* in.a, for brevity */
     slot *slots;
-    uint64_t *lat;
+    uint64_t *lat;           /* the time of each timed operation, lat[0..nlat)         */
+    size_t nlat;
     uint64_t gen;
     int statm_fd;            /* RSS adapters: /proc/self/statm, sampled during the replay */
     size_t rss_peak;         /* the highest RSS sampled, in bytes */
@@ -299,9 +301,9 @@ static int measuring_pass(run *R)
             s->usable = usable;
         }
     timed:
-        R->lat[i] = t1 - t0;
+        R->lat[R->nlat++] = t1 - t0;
         if (t1 - t0 > r->max_ns) r->max_ns = t1 - t0;
-    next:
+    next: /* an operation that called no allocator function has no time of its own */
         if (R->statm_fd >= 0 && (big || (i & 255) == 0 || i == plan->peak_op)) sample_rss(R);
         if (!ad->rss_footprint) {
             size_t fp = lab_instance_footprint(&R->in);
@@ -345,7 +347,6 @@ static int measuring_pass(run *R)
     }
     size_t bad = ad->check != NULL ? ad->check(R->a) : 0;
     if (bad != 0) return fail(R, NULL, "its checker finds %zu violated invariants at the end", bad);
-    r->p99_ns = measure_quantile_u64(R->lat, plan->nops, 0.99);
     return 0;
 }
 
@@ -376,8 +377,20 @@ static size_t status_kib(const char *field)
     return kib;
 }
 
-/* Both passes in this process. The slot and latency arrays exist (and are touched) before the
- * RSS baseline. */
+/* Write to every page of [p, p + n), so that the pages are resident from now on. A large calloc
+ * is fresh mmap memory that faults in only when written, and a compiler may drop a memset of zero
+ * after calloc: the stores are volatile. */
+static void touch_pages(void *p, size_t n)
+{
+    volatile unsigned char *b = p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t off = 0; off < n; off += page) b[off] = 0;
+    if (n != 0) b[n - 1] = 0;
+}
+
+/* Both passes in this process. Everything the lab itself needs during the measuring pass (the
+ * slot and latency arrays) exists and is resident before the RSS baseline, and the p99, whose
+ * sort may allocate, is taken after the footprint is read: the footprint is the allocator's. */
 static int replay_here(run *R)
 {
     const lab_plan *plan = R->plan;
@@ -388,7 +401,8 @@ static int replay_here(run *R)
         free(R->lat);
         return fail(R, NULL, "out of memory for the replay's own state");
     }
-    memset(R->lat, 1, (plan->nops + 1) * sizeof *R->lat); /* touch it before the baseline */
+    touch_pages(R->slots, (plan->nslots + 1) * sizeof *R->slots);
+    touch_pages(R->lat, (plan->nops + 1) * sizeof *R->lat);
     size_t base_rss = 0;
     if (R->ad->rss_footprint) {
         /* Memory the lab itself freed (the trace's text) is still resident; give it back, or
@@ -413,6 +427,7 @@ static int replay_here(run *R)
             R->statm_fd = -1;
             R->r->peak_footprint_op = plan->peak_op;
         }
+        if (rc == 0 && !R->r->timed_out) R->r->p99_ns = measure_quantile_u64(R->lat, R->nlat, 0.99);
         if (rc != 0 || R->r->timed_out) {
             close_allocator(R);
         } else if (lab_instance_reopen(&R->in, plan->peak_live) == 0) {
