@@ -1,2 +1,4 @@
-# The trace reader's unit test links the labkit as well.
-target_link_libraries(test_unit_trace PRIVATE carve_labkit)
+# The labkit's unit tests (the trace reader, the order statistics) link the labkit as well.
+foreach(t trace measure)
+  target_link_libraries(test_unit_${t} PRIVATE carve_labkit)
+endforeach()

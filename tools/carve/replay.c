@@ -427,7 +427,7 @@ static int replay_here(run *R)
             R->statm_fd = -1;
             R->r->peak_footprint_op = plan->peak_op;
         }
-        if (rc == 0 && !R->r->timed_out) R->r->p99_ns = measure_quantile_u64(R->lat, R->nlat, 0.99);
+        if (rc == 0 && !R->r->timed_out) R->r->p99_ns = measure_select_u64(R->lat, R->nlat, 0.99);
         if (rc != 0 || R->r->timed_out) {
             close_allocator(R);
         } else if (lab_instance_reopen(&R->in, plan->peak_live) == 0) {
