@@ -288,6 +288,54 @@ START_TEST(formats)
 }
 END_TEST
 
+/* A name with a comma or a quote is one CSV field (RFC 4180 quoting). */
+START_TEST(csv_quotes_names)
+{
+    lab_result r = {.trace = "dir/a,b \"c\".rep", .alloc = "bump", .ops = 7, .external_frag = -1};
+    char *buf = render(LAB_CSV, &r);
+    ck_assert_msg(strstr(buf, "\n\"dir/a,b \"\"c\"\".rep\",bump,7,") != NULL, "got: %s", buf);
+    free(buf);
+}
+END_TEST
+
+/* A replay over its budget says so in every format: where it stopped, out of how many, after how
+ * long, and why the allocator is slow when its adapter knows. */
+START_TEST(timeout_rows_say_where_and_why)
+{
+    lab_result r = {.trace = "x.rep", .alloc = "first", .ops = 1024, .planned_ops = 4096, .timed_out = true,
+                    .budget_s = 1, .cost = "searches a list", .external_frag = -1};
+    const char *want = "gave up after 1 s (--timeout) at operation 1024 of 4096 (25%): searches a list";
+    for (lab_format f = LAB_TABLE; f <= LAB_JSON; f++) {
+        char *buf = render(f, &r);
+        ck_assert_msg(strstr(buf, want) != NULL, "format %d: %s", (int)f, buf);
+        free(buf);
+    }
+    /* the real list policies carry their cost; the O(1) ones do not */
+    const lab_adapter *first = lab_find_adapter("first"), *tlsf = lab_find_adapter("tlsf");
+    if (first != NULL) ck_assert_ptr_nonnull(first->cost);
+    if (tlsf != NULL) ck_assert_ptr_null(tlsf->cost);
+    /* and a replay stopped by its budget reports it: a budget of 1 ns ends at the first check */
+    char text[65536] = "0\n0\n0\n1\n";
+    for (int i = 0; i < 2048; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "a %d 8\n", i);
+        strcat(text, line);
+    }
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    bump_broken = 0;
+    lab_replay_opts opts = {.budget_ns = 1};
+    lab_result got;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, &opts, &got), 0);
+    ck_assert(got.timed_out);
+    ck_assert_uint_eq(got.ops, 1024);
+    ck_assert_uint_eq(got.planned_ops, 2048);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
 static Suite *lab_replay_suite(void)
 {
     Suite *s = suite_create("lab_replay");
@@ -302,6 +350,8 @@ static Suite *lab_replay_suite(void)
     tcase_add_test(tc, latency_only_of_timed_ops);
     tcase_add_test(tc, alloc_list_parsing);
     tcase_add_test(tc, formats);
+    tcase_add_test(tc, csv_quotes_names);
+    tcase_add_test(tc, timeout_rows_say_where_and_why);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -67,6 +67,9 @@ typedef struct lab_adapter {
     size_t (*check)(void *a);                              /* NULL: no checker            */
     size_t (*footprint)(void *a);   /* bytes taken now; NULL: the arena's granted bytes  */
     void (*destroy)(void *a);
+    /* NULL, or why a replay may be slow, said when it runs over its time budget (the list
+     * policies: "searches a list of every free block: O(free blocks) per operation"). */
+    const char *cost;
 } lab_adapter;
 
 /* Every adapter built into this carve, in display order; NULL-terminated. */
@@ -113,6 +116,9 @@ typedef struct lab_result {
     size_t peak_footprint_op;   /* the op after which the footprint first reached its peak */
     bool error;                 /* a content or invariant error: figures are not valid    */
     bool timed_out;             /* stopped after ops operations: over the time budget     */
+    size_t planned_ops;         /* the operations of the plan (ops < planned_ops if timed out) */
+    double budget_s;            /* the time budget it had, in seconds (0: none)           */
+    const char *cost;           /* the adapter's cost note (lab_adapter.cost), or NULL    */
     char message[256];
 } lab_result;
 

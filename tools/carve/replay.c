@@ -493,7 +493,9 @@ static int replay_forked(run *R)
 int lab_replay(const lab_plan *plan, const lab_adapter *ad, const lab_replay_opts *opts, lab_result *out)
 {
     static const lab_replay_opts none = {0};
-    *out = (lab_result){.ops = plan->nops, .peak_live = plan->peak_live, .external_frag = -1};
+    *out = (lab_result){.ops = plan->nops, .planned_ops = plan->nops, .peak_live = plan->peak_live,
+                        .external_frag = -1, .cost = ad->cost};
+    if (opts != NULL) out->budget_s = (double)opts->budget_ns / 1e9;
     snprintf(out->trace, sizeof out->trace, "%s", plan->path != NULL ? plan->path : "-");
     snprintf(out->alloc, sizeof out->alloc, "%s", ad->name);
     run R = {.plan = plan, .ad = ad, .opts = opts != NULL ? opts : &none, .r = out, .statm_fd = -1};
