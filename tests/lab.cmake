@@ -7,6 +7,7 @@ foreach(t lab_replay lab_sim lab_map lab_simheap)
 endforeach()
 
 add_test(NAME lab.replay_cli COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/replay_cli.sh $<TARGET_FILE:carve_cli>)
+add_test(NAME lab.synthetic COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/synthetic.sh $<TARGET_FILE:carve_cli>)
 add_test(NAME lab.sim_golden COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lab/sim_golden.sh $<TARGET_FILE:carve_cli>)
 foreach(prog record_pattern record_fork)
   add_executable(lab_${prog} ${PROJECT_SOURCE_DIR}/tests/lab/${prog}.c)
