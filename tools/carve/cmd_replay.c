@@ -33,7 +33,7 @@ static void usage(FILE *out)
     for (size_t i = 0; lab_adapters[i] != NULL; i++) fprintf(out, " %s", lab_adapters[i]->name);
     fprintf(out, "\n  --format F     table (default), csv or json\n"
                  "  --check        run the allocator's invariant checker after every operation (slow)\n"
-                 "  --timeout S    give up a (trace, allocator) pair after S seconds of replay\n"
+                 "  --timeout S    give up a (trace, allocator) pair whose measuring pass runs over S seconds\n"
                  "  --verbose      say how long each replay took, on stderr\n"
                  "  TRACE          a CS:APP .rep trace or a carve recording (.rep or .rep.gz)\n");
 }
