@@ -1,5 +1,6 @@
-/* tests/unit/lab_map_test.c: the heap map is well-formed XML (xmllint, a real parser, when it is
- * installed) and draws the blocks the allocator's walk reports. */
+/* tests/unit/lab_map_test.c: the heap map is well-formed XML (xmllint, a real parser: the test
+ * fails when it is missing; scripts/deps.sh test installs it) and draws the blocks the
+ * allocator's walk reports. */
 #include "carve_test.h"
 #include "lab_toy.h"
 #include "map.h"
@@ -44,7 +45,8 @@ static char *draw(const char *text, long at, lab_map_info *info, char *path, siz
 
 static void xml_valid(const char *path)
 {
-    if (system("command -v xmllint >/dev/null 2>&1") != 0) return; /* scripts/deps.sh test installs it */
+    ck_assert_msg(system("command -v xmllint >/dev/null 2>&1") == 0,
+                  "xmllint is missing: the SVG cannot be checked (scripts/deps.sh test installs libxml2-utils)");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
     ck_assert_msg(system(cmd) == 0, "xmllint rejects %s", path);
