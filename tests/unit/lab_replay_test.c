@@ -247,6 +247,40 @@ START_TEST(latency_only_of_timed_ops)
 }
 END_TEST
 
+/* The progress callback covers both passes: total is twice the operations, done never goes back,
+ * and the last call says done. */
+typedef struct progress_log { size_t calls, last_done, total; bool backwards; } progress_log;
+
+static void log_progress(void *ctx, size_t done, size_t total)
+{
+    progress_log *l = ctx;
+    if (done < l->last_done) l->backwards = true;
+    l->calls++;
+    l->last_done = done;
+    l->total = total;
+}
+
+START_TEST(progress_covers_both_passes)
+{
+    char *text = churn_text(3000);
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    free(text);
+    bump_broken = 0;
+    progress_log log = {0};
+    lab_replay_opts opts = {.progress = log_progress, .progress_ctx = &log, .progress_after_ns = 1};
+    lab_result r;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, &opts, &r), 0);
+    ck_assert_uint_ge(log.calls, 2);
+    ck_assert(!log.backwards);
+    ck_assert_uint_eq(log.total, 2 * 6000);
+    ck_assert_uint_eq(log.last_done, 2 * 6000);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
 START_TEST(alloc_list_parsing)
 {
     const lab_adapter *ads[8];
@@ -348,6 +382,7 @@ static Suite *lab_replay_suite(void)
     tcase_add_test(tc, replay_libc_in_child);
     tcase_add_test(tc, rss_footprint_excludes_lab_state);
     tcase_add_test(tc, latency_only_of_timed_ops);
+    tcase_add_test(tc, progress_covers_both_passes);
     tcase_add_test(tc, alloc_list_parsing);
     tcase_add_test(tc, formats);
     tcase_add_test(tc, csv_quotes_names);

@@ -125,7 +125,11 @@ typedef struct lab_result {
 typedef void (*lab_progress_fn)(void *ctx, size_t done, size_t total);
 
 typedef struct lab_replay_opts {
-    lab_progress_fn progress; void *progress_ctx;   /* called every 64 Ki operations  */
+    /* progress(ctx, done, total): total counts both passes (2 x the plan's operations); called
+     * once the replay has run progress_after_ns (0: one second), then at most every 0.1 s,
+     * and a last time with done == total when it was called at all */
+    lab_progress_fn progress; void *progress_ctx;
+    uint64_t progress_after_ns;
     bool check_every_op;                            /* run the allocator's check each op */
     bool no_fork;                                   /* measure RSS in this process     */
     uint64_t budget_ns;                             /* 0, or give up after this long   */

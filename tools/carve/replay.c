@@ -48,6 +48,8 @@ typedef struct run {
     uint64_t *lat;           /* the time of each timed operation, lat[0..nlat)         */
     size_t nlat;
     uint64_t gen;
+    uint64_t start_ns;       /* when the measuring pass began (progress, budget)        */
+    uint64_t last_drawn;     /* when the progress bar was last drawn; 0: not yet          */
     int statm_fd;            /* RSS adapters: /proc/self/statm, sampled during the replay */
     size_t rss_peak;         /* the highest RSS sampled, in bytes */
 } run;
@@ -228,6 +230,16 @@ static int snapshot_peak(run *R, const lab_op *op, size_t live_usable, size_t li
     return 0;
 }
 
+/* The progress bar covers both passes (2 * nops operations): drawn once the replay has taken a
+ * second (opts->progress_after_ns), then at most every 0.1 s. */
+static void progress(run *R, uint64_t now, size_t done)
+{
+    uint64_t after = R->opts->progress_after_ns != 0 ? R->opts->progress_after_ns : 1000000000u;
+    if (R->opts->progress == NULL || now - R->start_ns < after || now - R->last_drawn < 100000000u) return;
+    R->last_drawn = now;
+    R->opts->progress(R->opts->progress_ctx, done, 2 * R->plan->nops);
+}
+
 /* Pass 1. 0, or -1 with R->r->error set. */
 static int measuring_pass(run *R)
 {
@@ -235,9 +247,7 @@ static int measuring_pass(run *R)
     const lab_adapter *ad = R->ad;
     lab_result *r = R->r;
     size_t live_usable = 0, live_req = 0, peak_req = 0, peak_fp = 0;
-    uint64_t start = measure_now_ns();
-    bool show = false;
-    uint64_t last_drawn = 0;
+    uint64_t start = R->start_ns = measure_now_ns();
     for (size_t i = 0; i < plan->nops; i++) {
         const lab_op *op = &plan->ops[i];
         slot *s = &R->slots[op->slot];
@@ -322,14 +332,10 @@ static int measuring_pass(run *R)
                 r->ops = i + 1;
                 break;
             }
-            if (R->opts->progress != NULL && now - start > 1000000000u && now - last_drawn > 100000000u) {
-                show = true;
-                last_drawn = now;
-                R->opts->progress(R->opts->progress_ctx, i + 1, plan->nops);
-            }
+            progress(R, now, i + 1);
         }
     }
-    if (show) R->opts->progress(R->opts->progress_ctx, r->timed_out ? r->ops : plan->nops, plan->nops);
+    if (r->timed_out && R->last_drawn != 0) R->opts->progress(R->opts->progress_ctx, 2 * r->ops, 2 * r->ops);
     if (r->timed_out) return 0; /* the figures stop here; the allocator is dropped as it is */
     if (plan->nops == 0 && snapshot_peak(R, NULL, 0, 0) != 0) return -1;
     r->peak_footprint = peak_fp;
@@ -357,12 +363,21 @@ static void timing_pass(run *R)
     const lab_adapter *ad = R->ad;
     void **ptr = (void **)R->slots; /* reuse the slot array as plain pointers */
     memset(ptr, 0, plan->nslots * sizeof *ptr);
-    uint64_t t0 = measure_now_ns();
-    for (size_t i = 0; i < plan->nops; i++) lab_apply_op(&R->in, ptr, &plan->ops[i]);
-    uint64_t t1 = measure_now_ns();
+    /* In chunks of 64 Ki operations, between which the progress bar may be drawn (its time,
+     * one call per chunk at most, is left out of the total). */
+    uint64_t total = 0;
+    for (size_t from = 0; from < plan->nops; from += 65536) {
+        size_t to = plan->nops - from > 65536 ? from + 65536 : plan->nops;
+        uint64_t t0 = measure_now_ns();
+        for (size_t i = from; i < to; i++) lab_apply_op(&R->in, ptr, &plan->ops[i]);
+        uint64_t t1 = measure_now_ns();
+        total += t1 - t0;
+        progress(R, t1, plan->nops + to);
+    }
+    if (R->last_drawn != 0) R->opts->progress(R->opts->progress_ctx, 2 * plan->nops, 2 * plan->nops);
     for (size_t k = 0; k < plan->nslots; k++)
         if (ptr[k] != NULL) ad->free(R->a, ptr[k]);
-    R->r->ns_per_op = plan->nops != 0 ? (double)(t1 - t0) / (double)plan->nops : 0;
+    R->r->ns_per_op = plan->nops != 0 ? (double)total / (double)plan->nops : 0;
 }
 
 static size_t status_kib(const char *field)
