@@ -113,6 +113,8 @@ typedef struct lab_result {
     double external_frag;       /* 1 - largest free / free at peak_op; < 0: n/a           */
     double ns_per_op;           /* a second pass with no per-op timer and no content check */
     uint64_t p99_ns, max_ns;    /* of one operation, from the first pass                  */
+    size_t timing_faults;       /* page faults during the timing pass (0 when its memory is
+                                   already in place, as it should be)                      */
     size_t peak_footprint_op;   /* the op after which the footprint first reached its peak */
     bool error;                 /* a content or invariant error: figures are not valid    */
     bool timed_out;             /* stopped after ops operations: over the time budget     */

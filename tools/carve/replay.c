@@ -28,6 +28,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -366,6 +367,8 @@ static void timing_pass(run *R)
     /* In chunks of 64 Ki operations, between which the progress bar may be drawn (its time,
      * one call per chunk at most, is left out of the total). */
     uint64_t total = 0;
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
     for (size_t from = 0; from < plan->nops; from += 65536) {
         size_t to = plan->nops - from > 65536 ? from + 65536 : plan->nops;
         uint64_t t0 = measure_now_ns();
@@ -374,6 +377,8 @@ static void timing_pass(run *R)
         total += t1 - t0;
         progress(R, t1, plan->nops + to);
     }
+    getrusage(RUSAGE_SELF, &after);
+    R->r->timing_faults = (size_t)(after.ru_minflt - before.ru_minflt + after.ru_majflt - before.ru_majflt);
     if (R->last_drawn != 0) R->opts->progress(R->opts->progress_ctx, 2 * plan->nops, 2 * plan->nops);
     for (size_t k = 0; k < plan->nslots; k++)
         if (ptr[k] != NULL) ad->free(R->a, ptr[k]);

@@ -168,7 +168,8 @@ void lab_print_results(FILE *out, lab_format fmt, const lab_result *r, size_t n)
                 (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
         if (x->error) json_string(out, x->message);
         else fprintf(out, "null");
-        fprintf(out, ", \"timed_out\": %s, \"planned_ops\": %zu", x->timed_out ? "true" : "false", x->planned_ops);
+        fprintf(out, ", \"timed_out\": %s, \"planned_ops\": %zu, \"timing_faults\": %zu", x->timed_out ? "true" : "false",
+                x->planned_ops, x->timing_faults);
         if (x->timed_out) {
             char why[320];
             timeout_note(x, why, sizeof why);
