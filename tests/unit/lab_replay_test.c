@@ -189,25 +189,30 @@ static char *churn_text(size_t n)
     return text;
 }
 
+/* Plan text (then freed) and replay it through ad, which must run clean. */
+static void replay_text_ok(char *text, const lab_adapter *ad, lab_result *r)
+{
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    free(text);
+    ck_assert_int_eq(lab_replay(&p, ad, NULL, r), 0);
+    ck_assert_msg(!r->error, "%s", r->message);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+
 static void check_rss_footprint_is_the_allocator_s(const char *name)
 {
     const lab_adapter *ad = lab_find_adapter(name);
     if (ad == NULL) return; /* not built into this carve */
     enum { N = 200000 };
-    char *text = churn_text(N);
-    trace t;
-    lab_plan p;
-    plan_text(text, &t, &p, NULL);
-    free(text);
     lab_result r;
-    ck_assert_int_eq(lab_replay(&p, ad, NULL, &r), 0);
-    ck_assert_msg(!r.error, "%s", r.message);
+    replay_text_ok(churn_text(N), ad, &r);
     ck_assert_uint_eq(r.peak_live, 16);
     size_t lab_state = (size_t)N * 32;
     ck_assert_msg(r.peak_footprint < lab_state / 6, "%s: footprint %zu bytes for one live 16-byte block: the lab's "
                   "%zu bytes of slots (or its latency sort) counted as the allocator's", name, r.peak_footprint, lab_state);
-    lab_plan_free(&p);
-    trace_free(&t);
 }
 
 START_TEST(rss_footprint_excludes_lab_state)
@@ -294,17 +299,10 @@ START_TEST(timing_pass_finds_memory_in_place)
     len += (size_t)snprintf(text, cap, "0\n2000\n4000\n1\n");
     for (int i = 0; i < 2000; i++) len += (size_t)snprintf(text + len, cap - len, "a %d 4072\n", i);
     for (int i = 0; i < 2000; i++) len += (size_t)snprintf(text + len, cap - len, "f %d\n", i);
-    trace t;
-    lab_plan p;
-    plan_text(text, &t, &p, NULL);
-    free(text);
     lab_result r;
-    ck_assert_int_eq(lab_replay(&p, ad, NULL, &r), 0);
-    ck_assert_msg(!r.error, "%s", r.message);
+    replay_text_ok(text, ad, &r);
     ck_assert_msg(r.timing_faults < 200, "%zu page faults in the timing pass of 2000 blocks of 4 KiB: its memory "
                   "was given back after the measuring pass", r.timing_faults);
-    lab_plan_free(&p);
-    trace_free(&t);
 }
 END_TEST
 
