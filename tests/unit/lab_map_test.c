@@ -1,5 +1,6 @@
-/* tests/unit/lab_map_test.c: the heap map is well-formed XML (xmllint, a real parser, when it is
- * installed) and draws the blocks the allocator's walk reports. */
+/* tests/unit/lab_map_test.c: the heap map is well-formed XML (xmllint, a real parser: the test
+ * fails when it is missing; scripts/deps.sh test installs it) and draws the blocks the
+ * allocator's walk reports. */
 #include "carve_test.h"
 #include "lab_toy.h"
 #include "map.h"
@@ -44,7 +45,8 @@ static char *draw(const char *text, long at, lab_map_info *info, char *path, siz
 
 static void xml_valid(const char *path)
 {
-    if (system("command -v xmllint >/dev/null 2>&1") != 0) return; /* scripts/deps.sh test installs it */
+    ck_assert_msg(system("command -v xmllint >/dev/null 2>&1") == 0,
+                  "xmllint is missing: the SVG cannot be checked (scripts/deps.sh test installs libxml2-utils)");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
     ck_assert_msg(system(cmd) == 0, "xmllint rejects %s", path);
@@ -119,6 +121,49 @@ START_TEST(map_refuses)
 }
 END_TEST
 
+/* The HTML page's legend shows the colours the SVG uses: free, a run of tiny blocks, the hatch. */
+static void svg_colour(const char *svg, const char *rule, char *out, size_t len)
+{
+    const char *p = strstr(svg, rule);
+    ck_assert_msg(p != NULL, "no %s in the SVG", rule);
+    p += strlen(rule);
+    size_t n = strcspn(p, "}\"");
+    ck_assert_uint_lt(n, len);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+START_TEST(legend_matches_svg)
+{
+    lab_map_info info;
+    char path[256];
+    char *svg = draw(worked, -1, &info, path, sizeof path);
+    unlink(path);
+    char *html = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&html, &len);
+    ck_assert_int_eq(lab_map_write_html(f, "x.svg", "x", &info), 0);
+    fclose(f);
+    static const struct { const char *rule, *legend; } pairs[] = {
+        {".free{fill:", "\"></span>free"},
+        {".c36{fill:", "\"></span>many blocks under a pixel"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char colour[32], want[96];
+        svg_colour(svg, pairs[i].rule, colour, sizeof colour);
+        snprintf(want, sizeof want, "background:%s%s", colour, pairs[i].legend);
+        ck_assert_msg(strstr(html, want) != NULL, "the legend lacks %s", want);
+    }
+    char ink[32], paper[32], want[128];
+    svg_colour(svg, "stroke=\"", ink, sizeof ink);
+    svg_colour(svg, "<rect width=\"4\" height=\"4\" fill=\"", paper, sizeof paper);
+    snprintf(want, sizeof want, "gradient(135deg,%s 0 1px,%s 1px 4px)", ink, paper);
+    ck_assert_msg(strstr(html, want) != NULL, "the legend's hatch is not the SVG's: %s", want);
+    free(html);
+    free(svg);
+}
+END_TEST
+
 static Suite *lab_map_suite(void)
 {
     Suite *s = suite_create("lab_map");
@@ -126,6 +171,7 @@ static Suite *lab_map_suite(void)
     tcase_add_test(tc, map_at_peak);
     tcase_add_test(tc, map_at_op);
     tcase_add_test(tc, map_refuses);
+    tcase_add_test(tc, legend_matches_svg);
     suite_add_tcase(s, tc);
     return s;
 }

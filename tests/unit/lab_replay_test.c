@@ -175,6 +175,137 @@ START_TEST(replay_libc_in_child)
 }
 END_TEST
 
+/* A churn of n ids, each allocated (16 bytes) and freed at once: any allocator serves it from one
+ * block, so its footprint is a few pages, whatever n. The lab's own state is not: 32 bytes of slot
+ * and 8 of latency per id and per operation (9.6 MB for n = 200 000), and a sort of the latencies
+ * that may allocate as much again. Measured as RSS growth, none of that may count. */
+static char *churn_text(size_t n)
+{
+    size_t cap = 64 + n * 32, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    len += (size_t)snprintf(text + len, cap - len, "16\n%zu\n%zu\n1\n", n, 2 * n);
+    for (size_t i = 0; i < n; i++) len += (size_t)snprintf(text + len, cap - len, "a %zu 16\nf %zu\n", i, i);
+    return text;
+}
+
+/* Plan text (then freed) and replay it through ad, which must run clean. */
+static void replay_text_ok(char *text, const lab_adapter *ad, lab_result *r)
+{
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    free(text);
+    ck_assert_int_eq(lab_replay(&p, ad, NULL, r), 0);
+    ck_assert_msg(!r->error, "%s", r->message);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+
+static void check_rss_footprint_is_the_allocator_s(const char *name)
+{
+    const lab_adapter *ad = lab_find_adapter(name);
+    if (ad == NULL) return; /* not built into this carve */
+    enum { N = 200000 };
+    lab_result r;
+    replay_text_ok(churn_text(N), ad, &r);
+    ck_assert_uint_eq(r.peak_live, 16);
+    size_t lab_state = (size_t)N * 32;
+    ck_assert_msg(r.peak_footprint < lab_state / 6, "%s: footprint %zu bytes for one live 16-byte block: the lab's "
+                  "%zu bytes of slots (or its latency sort) counted as the allocator's", name, r.peak_footprint, lab_state);
+}
+
+START_TEST(rss_footprint_excludes_lab_state)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    /* Under ASan, the C library's malloc is ASan's, which quarantines every freed block. */
+    check_rss_footprint_is_the_allocator_s("libc");
+#endif
+    check_rss_footprint_is_the_allocator_s("malloc");
+}
+END_TEST
+
+/* The p99 and max are of operations that called the allocator. A free of a refused allocation
+ * calls nothing: 100 refused allocations and their 100 frees give 100 timed operations, and the
+ * p99 can never exceed the max. */
+START_TEST(latency_only_of_timed_ops)
+{
+    char text[4096] = "0\n100\n200\n1\n";
+    for (int i = 0; i < 100; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "a %d 200\nf %d\n", i, i);
+        strcat(text, line);
+    }
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    bump_broken = 6; /* refuses requests over 150 bytes */
+    lab_result r;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, NULL, &r), 0);
+    ck_assert_msg(!r.error, "%s", r.message);
+    ck_assert_uint_eq(r.failures, 100);
+    ck_assert_uint_eq(r.ops, 200);
+    ck_assert_msg(r.p99_ns <= r.max_ns, "p99 %llu ns above the max %llu ns", (unsigned long long)r.p99_ns,
+                  (unsigned long long)r.max_ns);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
+/* The progress callback covers both passes: total is twice the operations, done never goes back,
+ * and the last call says done. */
+typedef struct progress_log { size_t calls, last_done, total; bool backwards; } progress_log;
+
+static void log_progress(void *ctx, size_t done, size_t total)
+{
+    progress_log *l = ctx;
+    if (done < l->last_done) l->backwards = true;
+    l->calls++;
+    l->last_done = done;
+    l->total = total;
+}
+
+START_TEST(progress_covers_both_passes)
+{
+    char *text = churn_text(3000);
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    free(text);
+    bump_broken = 0;
+    progress_log log = {0};
+    lab_replay_opts opts = {.progress = log_progress, .progress_ctx = &log, .progress_after_ns = 1};
+    lab_result r;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, &opts, &r), 0);
+    ck_assert_uint_ge(log.calls, 2);
+    ck_assert(!log.backwards);
+    ck_assert_uint_eq(log.total, 2 * 6000);
+    ck_assert_uint_eq(log.last_done, 2 * 6000);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
+/* The timing pass runs on memory already in place: for the allocators of the process (malloc,
+ * libc) too, whose state carries over from the measuring pass. 2000 blocks of 4 KiB live at
+ * once: giving them back between the passes (as carve_trim did) costs about 2000 page faults. */
+START_TEST(timing_pass_finds_memory_in_place)
+{
+    const lab_adapter *ad = lab_find_adapter("malloc");
+    if (ad == NULL) return; /* not built into this carve */
+    size_t cap = 64 + 4000 * 24, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    len += (size_t)snprintf(text, cap, "0\n2000\n4000\n1\n");
+    for (int i = 0; i < 2000; i++) len += (size_t)snprintf(text + len, cap - len, "a %d 4072\n", i);
+    for (int i = 0; i < 2000; i++) len += (size_t)snprintf(text + len, cap - len, "f %d\n", i);
+    lab_result r;
+    replay_text_ok(text, ad, &r);
+    ck_assert_msg(r.timing_faults < 200, "%zu page faults in the timing pass of 2000 blocks of 4 KiB: its memory "
+                  "was given back after the measuring pass", r.timing_faults);
+}
+END_TEST
+
 START_TEST(alloc_list_parsing)
 {
     const lab_adapter *ads[8];
@@ -216,6 +347,54 @@ START_TEST(formats)
 }
 END_TEST
 
+/* A name with a comma or a quote is one CSV field (RFC 4180 quoting). */
+START_TEST(csv_quotes_names)
+{
+    lab_result r = {.trace = "dir/a,b \"c\".rep", .alloc = "bump", .ops = 7, .external_frag = -1};
+    char *buf = render(LAB_CSV, &r);
+    ck_assert_msg(strstr(buf, "\n\"dir/a,b \"\"c\"\".rep\",bump,7,") != NULL, "got: %s", buf);
+    free(buf);
+}
+END_TEST
+
+/* A replay over its budget says so in every format: where it stopped, out of how many, after how
+ * long, and why the allocator is slow when its adapter knows. */
+START_TEST(timeout_rows_say_where_and_why)
+{
+    lab_result r = {.trace = "x.rep", .alloc = "first", .ops = 1024, .planned_ops = 4096, .timed_out = true,
+                    .budget_s = 1, .cost = "searches a list", .external_frag = -1};
+    const char *want = "gave up after 1 s (--timeout) at operation 1024 of 4096 (25%): searches a list";
+    for (lab_format f = LAB_TABLE; f <= LAB_JSON; f++) {
+        char *buf = render(f, &r);
+        ck_assert_msg(strstr(buf, want) != NULL, "format %d: %s", (int)f, buf);
+        free(buf);
+    }
+    /* the real list policies carry their cost; the O(1) ones do not */
+    const lab_adapter *first = lab_find_adapter("first"), *tlsf = lab_find_adapter("tlsf");
+    if (first != NULL) ck_assert_ptr_nonnull(first->cost);
+    if (tlsf != NULL) ck_assert_ptr_null(tlsf->cost);
+    /* and a replay stopped by its budget reports it: a budget of 1 ns ends at the first check */
+    char text[65536] = "0\n0\n0\n1\n";
+    for (int i = 0; i < 2048; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "a %d 8\n", i);
+        strcat(text, line);
+    }
+    trace t;
+    lab_plan p;
+    plan_text(text, &t, &p, NULL);
+    bump_broken = 0;
+    lab_replay_opts opts = {.budget_ns = 1};
+    lab_result got;
+    ck_assert_int_eq(lab_replay(&p, &bump_adapter, &opts, &got), 0);
+    ck_assert(got.timed_out);
+    ck_assert_uint_eq(got.ops, 1024);
+    ck_assert_uint_eq(got.planned_ops, 2048);
+    lab_plan_free(&p);
+    trace_free(&t);
+}
+END_TEST
+
 static Suite *lab_replay_suite(void)
 {
     Suite *s = suite_create("lab_replay");
@@ -226,8 +405,14 @@ static Suite *lab_replay_suite(void)
     tcase_add_test(tc, plan_reports_and_skips_bad_ops);
     tcase_add_test(tc, plan_sparse_ids_and_warning_limit);
     tcase_add_test(tc, replay_libc_in_child);
+    tcase_add_test(tc, rss_footprint_excludes_lab_state);
+    tcase_add_test(tc, latency_only_of_timed_ops);
+    tcase_add_test(tc, progress_covers_both_passes);
+    tcase_add_test(tc, timing_pass_finds_memory_in_place);
     tcase_add_test(tc, alloc_list_parsing);
     tcase_add_test(tc, formats);
+    tcase_add_test(tc, csv_quotes_names);
+    tcase_add_test(tc, timeout_rows_say_where_and_why);
     suite_add_tcase(s, tc);
     return s;
 }

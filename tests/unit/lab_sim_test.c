@@ -131,6 +131,34 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Integer options are read as malloc.py's optparse reads them: hexadecimal, binary, octal (a
+ * leading 0, or 0o), decimal with a sign; what Python's int() refuses in that base is refused. */
+START_TEST(integer_options_like_optparse)
+{
+    static const struct { const char *opt, *val; long want; } ok[] = {
+        {"-S", "0x40", 64}, {"-S", "0X1f", 31}, {"-b", "010", 8}, {"-b", "0o17", 15}, {"-H", "0b11", 3},
+        {"-H", "0b", 0},    {"-H", "0", 0},     {"-s", "-5", -5}, {"-s", "+7", 7},    {"-n", "12", 12},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *argv[] = {"sim", (char *)ok[i].opt, (char *)ok[i].val, NULL};
+        sim_config c;
+        char err[256] = "";
+        ck_assert_msg(sim_parse_args(3, argv, &c, err, sizeof err) == 0, "%s %s: %s", ok[i].opt, ok[i].val, err);
+        long got = ok[i].opt[1] == 'S' ? c.size : ok[i].opt[1] == 'b' ? c.base : ok[i].opt[1] == 'H' ? c.header
+                 : ok[i].opt[1] == 's' ? c.seed : c.numops;
+        ck_assert_msg(got == ok[i].want, "%s %s read as %ld, not %ld", ok[i].opt, ok[i].val, got, ok[i].want);
+    }
+    static const char *const bad[] = {"08", "0x", "0xg", "-0x10", "0b2", "1e3", "", "12a", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {"sim", "-S", (char *)bad[i], NULL};
+        sim_config c;
+        char err[256] = "";
+        ck_assert_msg(sim_parse_args(3, argv, &c, err, sizeof err) == -1, "-S '%s' was accepted", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err, "needs an integer"));
+    }
+}
+END_TEST
+
 /* Random mode draws like malloc.py (Python's MT19937; tests/lab/sim_golden.sh compares the
  * operations with Python's own generator). Here: a seed gives one run, in malloc.py's format. */
 START_TEST(random_mode_is_deterministic)
@@ -164,6 +192,7 @@ static Suite *lab_sim_suite(void)
     tcase_add_test(tc, header_alignment_and_bad_frees);
     tcase_add_test(tc, min_split_hands_out_whole_chunk);
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, integer_options_like_optparse);
     tcase_add_test(tc, random_mode_is_deterministic);
     suite_add_tcase(s, tc);
     return s;

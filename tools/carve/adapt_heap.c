@@ -44,12 +44,18 @@ static bool heap_stats(void *a, carve_stats *out)
     return true;
 }
 
+/* The list policies search one list of every free block, and keep an ordered one in order by
+ * walking it (heap_index.c): on a recording with thousands of free blocks, that is most of the
+ * time. */
+static const char list_cost[] = "searches a list of every free block: O(free blocks) per operation";
+
 #define HEAP_ADAPTER_ORDER(ID, NAME, FIT, ORDER, ABOUT)                                            \
     static void *create_##ID(const lab_env *env) { return heap_create(env, FIT, ORDER); }        \
     const lab_adapter lab_adapter_##ID = {                                                        \
         .name = NAME, .about = ABOUT, .align = 16, .create = create_##ID,                         \
         .alloc = heap_alloc, .realloc = heap_realloc, .free = heap_free, .usable = heap_usable,   \
         .walk = heap_walk, .stats = heap_stats, .check = heap_check, .destroy = heap_destroy,     \
+        .cost = FIT <= CARVE_FIT_WORST ? list_cost : NULL,                                        \
     };
 #define HEAP_ADAPTER(NAME, FIT, ABOUT) HEAP_ADAPTER_ORDER(NAME, #NAME, FIT, CARVE_ORDER_ADDRESS, ABOUT)
 

@@ -33,7 +33,7 @@ static void usage(FILE *out)
     for (size_t i = 0; lab_adapters[i] != NULL; i++) fprintf(out, " %s", lab_adapters[i]->name);
     fprintf(out, "\n  --format F     table (default), csv or json\n"
                  "  --check        run the allocator's invariant checker after every operation (slow)\n"
-                 "  --timeout S    give up a (trace, allocator) pair after S seconds of replay\n"
+                 "  --timeout S    give up a (trace, allocator) pair whose measuring pass runs over S seconds\n"
                  "  --verbose      say how long each replay took, on stderr\n"
                  "  TRACE          a CS:APP .rep trace or a carve recording (.rep or .rep.gz)\n");
 }
@@ -128,12 +128,13 @@ int lab_cmd_replay(int argc, char **argv)
                 fprintf(stderr, "carve replay: %s through %s: %zu operations in %.3f s (both passes, content checks "
                                 "included)\n", traces[t].path, ads[k]->name, results[n].ops,
                         (double)(measure_now_ns() - t0) / 1e9);
+            /* the bar may have been drawn by a forked child (libc, malloc): pr.drawn is not
+             * enough to know; a replay under a second drew none */
+            bool drawn = pr.drawn || (tty && measure_now_ns() - t0 >= 1000000000u);
+            if (drawn) fprintf(stderr, "\r%*s\r", 110, "");
             if (rc != 0) {
                 status = 1;
-                if (pr.drawn) fputc('\n', stderr);
                 fprintf(stderr, "carve replay: %s\n", results[n].message);
-            } else if (pr.drawn) {
-                fprintf(stderr, "\r%*s\r", 78, "");
             }
             n++;
         }

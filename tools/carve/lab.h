@@ -67,6 +67,9 @@ typedef struct lab_adapter {
     size_t (*check)(void *a);                              /* NULL: no checker            */
     size_t (*footprint)(void *a);   /* bytes taken now; NULL: the arena's granted bytes  */
     void (*destroy)(void *a);
+    /* NULL, or why a replay may be slow, said when it runs over its time budget (the list
+     * policies: "searches a list of every free block: O(free blocks) per operation"). */
+    const char *cost;
 } lab_adapter;
 
 /* Every adapter built into this carve, in display order; NULL-terminated. */
@@ -110,16 +113,25 @@ typedef struct lab_result {
     double external_frag;       /* 1 - largest free / free at peak_op; < 0: n/a           */
     double ns_per_op;           /* a second pass with no per-op timer and no content check */
     uint64_t p99_ns, max_ns;    /* of one operation, from the first pass                  */
+    size_t timing_faults;       /* page faults during the timing pass (0 when its memory is
+                                   already in place, as it should be)                      */
     size_t peak_footprint_op;   /* the op after which the footprint first reached its peak */
     bool error;                 /* a content or invariant error: figures are not valid    */
     bool timed_out;             /* stopped after ops operations: over the time budget     */
+    size_t planned_ops;         /* the operations of the plan (ops < planned_ops if timed out) */
+    double budget_s;            /* the time budget it had, in seconds (0: none)           */
+    const char *cost;           /* the adapter's cost note (lab_adapter.cost), or NULL    */
     char message[256];
 } lab_result;
 
 typedef void (*lab_progress_fn)(void *ctx, size_t done, size_t total);
 
 typedef struct lab_replay_opts {
-    lab_progress_fn progress; void *progress_ctx;   /* called every 64 Ki operations  */
+    /* progress(ctx, done, total): total counts both passes (2 x the plan's operations); called
+     * once the replay has run progress_after_ns (0: one second), then at most every 0.1 s,
+     * and a last time with done == total when it was called at all */
+    lab_progress_fn progress; void *progress_ctx;
+    uint64_t progress_after_ns;
     bool check_every_op;                            /* run the allocator's check each op */
     bool no_fork;                                   /* measure RSS in this process     */
     uint64_t budget_ns;                             /* 0, or give up after this long   */

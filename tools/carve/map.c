@@ -12,6 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The colours, shared by the SVG's style sheet and the HTML page's legend. Used blocks take
+ * hsl(10k, 65%, 55%), k = 0..35, by allocation. */
+#define COLOUR_FREE   "#c8c8c8"   /* a free block                                  */
+#define COLOUR_MANY   "#4a6fa5"   /* a run of blocks under a pixel, mostly used    */
+#define HATCH_INK     "#8a6d3b"   /* headers and control data: ink lines on paper  */
+#define HATCH_PAPER   "#f4e9d8"
+
 typedef struct blk {
     size_t off, size;        /* the block, from the arena's base */
     size_t pay_off, payload; /* the user's bytes (used blocks) */
@@ -543,10 +550,10 @@ int lab_map_write(const lab_plan *plan, const lab_adapter *ad, const lab_map_opt
                  "font-family=\"sans-serif\">\n",
             width, height, width, height);
     fprintf(svg, "<defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"4\" height=\"4\">"
-                 "<rect width=\"4\" height=\"4\" fill=\"#f4e9d8\"/><path d=\"M0,4 L4,0\" stroke=\"#8a6d3b\" stroke-width=\"0.8\"/>"
-                 "</pattern></defs>\n"
-                 "<style>.ctl{fill:url(#hatch)} .free{fill:#c8c8c8} .title{font-size:13px;font-weight:bold}"
-                 " .small{font-size:10px;fill:#444} .c36{fill:#4a6fa5}");
+                 "<rect width=\"4\" height=\"4\" fill=\"" HATCH_PAPER "\"/><path d=\"M0,4 L4,0\" stroke=\"" HATCH_INK
+                 "\" stroke-width=\"0.8\"/></pattern></defs>\n"
+                 "<style>.ctl{fill:url(#hatch)} .free{fill:" COLOUR_FREE "} .title{font-size:13px;font-weight:bold}"
+                 " .small{font-size:10px;fill:#444} .c36{fill:" COLOUR_MANY "}");
     for (unsigned k = 0; k < 36; k++) fprintf(svg, " .c%u{fill:hsl(%u,65%%,55%%)}", k, k * 10);
     fprintf(svg, "</style>\n");
     fprintf(svg, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -613,9 +620,9 @@ int lab_map_write_html(FILE *html, const char *svg_path, const char *title, cons
                   "<style>body{font-family:sans-serif;margin:1em} .legend span{display:inline-block;width:1em;height:1em;"
                   "vertical-align:middle;margin:0 .3em 0 1em}</style></head><body>\n<h1>%s</h1>\n"
                   "<p class=\"legend\"><span style=\"background:hsl(200,65%%,55%%)\"></span>used (one colour per "
-                  "allocation)<span style=\"background:#c8c8c8\"></span>free<span style=\"background:repeating-linear-"
-                  "gradient(135deg,#8a6d3b 0 1px,#f4e9d8 1px 4px)\"></span>headers and control data"
-                  "<span style=\"background:#3d4f66\"></span>many blocks under a pixel</p>\n"
+                  "allocation)<span style=\"background:" COLOUR_FREE "\"></span>free<span style=\"background:repeating-"
+                  "linear-gradient(135deg," HATCH_INK " 0 1px," HATCH_PAPER " 1px 4px)\"></span>headers and control data"
+                  "<span style=\"background:" COLOUR_MANY "\"></span>many blocks under a pixel</p>\n"
                   "<p>%zu rows sampled; the peak footprint (%zu bytes) is reached after operation %zu. Hover a block of "
                   "the layout for its size.</p>\n",
             safe, safe, info->rows, info->peak_footprint, info->peak_op);

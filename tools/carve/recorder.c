@@ -16,7 +16,10 @@
  * - The recorder must not allocate while it records: the table's memory comes from src/os and
  *   numbers are formatted by hand. A thread-local flag turns nested calls into plain calls.
  * - Only the process that `carve record` started records (CARVE_RECORD_PID): a child it forks,
- *   or a program it execs, runs unrecorded (its own pid differs; fork clears the flag).
+ *   or a program it execs, runs unrecorded (its own pid differs). In a forked child, the atfork
+ *   handler stops recording, drops the inherited descriptor and the parent's unflushed buffer
+ *   (the parent writes those operations itself), and remakes the lock, which another thread may
+ *   have held at the fork.
  * - realloc(p, 0) frees; realloc(NULL, n) allocates; a failed call records nothing; a pointer
  *   the recorder never saw (allocated before it started) is not recorded when freed, and a
  *   realloc of it is recorded as an allocation.
@@ -245,7 +248,21 @@ static void resolve(void)
     resolving = false;
 }
 
-static void stop_in_child(void) { recording = false; }
+/* The child of a fork records nothing and writes nothing: the descriptor it inherited shares
+ * the parent's file offset, and the buffer holds operations the parent has not flushed yet, which
+ * the parent will write itself; if the child flushed them (its exit runs recorder_stop), they
+ * would be in the recording twice, with a second trailer. Another thread of the parent may have
+ * held the lock at the fork: in the child, that thread does not exist, so the lock is made anew.
+ * Only async-signal-safe calls here (the child of a multi-threaded fork). */
+static void stop_in_child(void)
+{
+    recording = false;
+    buf_len = 0;
+    if (out_fd >= 0) close(out_fd);
+    out_fd = -1;
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&lock, &fresh, sizeof lock);
+}
 
 __attribute__((constructor)) static void recorder_start(void)
 {

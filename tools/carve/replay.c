@@ -14,7 +14,8 @@
  *
  * For allocators whose footprint is the process's RSS (libc, malloc), both passes run in a forked
  * child: the C library's free memory is trimmed and the peak RSS reset (/proc/self/clear_refs)
- * once the lab's own memory is in place; the footprint is the highest RSS seen (VmHWM, and
+ * once the lab's own memory is in place and resident (its pages written, so that none of them
+ * faults in during the replay and counts as the allocator's); the footprint is the highest RSS seen (VmHWM, and
  * samples every 256 operations and around large blocks) minus the RSS at that moment. The child
  * sends its result back through a pipe.
  */
@@ -27,6 +28,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,8 +46,11 @@ typedef struct run {
     lab_instance in;
     void *a;                 /* in.a, for brevity */
     slot *slots;
-    uint64_t *lat;
+    uint64_t *lat;           /* the time of each timed operation, lat[0..nlat)         */
+    size_t nlat;
     uint64_t gen;
+    uint64_t start_ns;       /* when the measuring pass began (progress, budget)        */
+    uint64_t last_drawn;     /* when the progress bar was last drawn; 0: not yet          */
     int statm_fd;            /* RSS adapters: /proc/self/statm, sampled during the replay */
     size_t rss_peak;         /* the highest RSS sampled, in bytes */
 } run;
@@ -226,6 +231,16 @@ static int snapshot_peak(run *R, const lab_op *op, size_t live_usable, size_t li
     return 0;
 }
 
+/* The progress bar covers both passes (2 * nops operations): drawn once the replay has taken a
+ * second (opts->progress_after_ns), then at most every 0.1 s. */
+static void progress(run *R, uint64_t now, size_t done)
+{
+    uint64_t after = R->opts->progress_after_ns != 0 ? R->opts->progress_after_ns : 1000000000u;
+    if (R->opts->progress == NULL || now - R->start_ns < after || now - R->last_drawn < 100000000u) return;
+    R->last_drawn = now;
+    R->opts->progress(R->opts->progress_ctx, done, 2 * R->plan->nops);
+}
+
 /* Pass 1. 0, or -1 with R->r->error set. */
 static int measuring_pass(run *R)
 {
@@ -233,9 +248,7 @@ static int measuring_pass(run *R)
     const lab_adapter *ad = R->ad;
     lab_result *r = R->r;
     size_t live_usable = 0, live_req = 0, peak_req = 0, peak_fp = 0;
-    uint64_t start = measure_now_ns();
-    bool show = false;
-    uint64_t last_drawn = 0;
+    uint64_t start = R->start_ns = measure_now_ns();
     for (size_t i = 0; i < plan->nops; i++) {
         const lab_op *op = &plan->ops[i];
         slot *s = &R->slots[op->slot];
@@ -299,9 +312,9 @@ static int measuring_pass(run *R)
             s->usable = usable;
         }
     timed:
-        R->lat[i] = t1 - t0;
+        R->lat[R->nlat++] = t1 - t0;
         if (t1 - t0 > r->max_ns) r->max_ns = t1 - t0;
-    next:
+    next: /* an operation that called no allocator function has no time of its own */
         if (R->statm_fd >= 0 && (big || (i & 255) == 0 || i == plan->peak_op)) sample_rss(R);
         if (!ad->rss_footprint) {
             size_t fp = lab_instance_footprint(&R->in);
@@ -320,14 +333,10 @@ static int measuring_pass(run *R)
                 r->ops = i + 1;
                 break;
             }
-            if (R->opts->progress != NULL && now - start > 1000000000u && now - last_drawn > 100000000u) {
-                show = true;
-                last_drawn = now;
-                R->opts->progress(R->opts->progress_ctx, i + 1, plan->nops);
-            }
+            progress(R, now, i + 1);
         }
     }
-    if (show) R->opts->progress(R->opts->progress_ctx, r->timed_out ? r->ops : plan->nops, plan->nops);
+    if (r->timed_out && R->last_drawn != 0) R->opts->progress(R->opts->progress_ctx, 2 * r->ops, 2 * r->ops);
     if (r->timed_out) return 0; /* the figures stop here; the allocator is dropped as it is */
     if (plan->nops == 0 && snapshot_peak(R, NULL, 0, 0) != 0) return -1;
     r->peak_footprint = peak_fp;
@@ -345,7 +354,6 @@ static int measuring_pass(run *R)
     }
     size_t bad = ad->check != NULL ? ad->check(R->a) : 0;
     if (bad != 0) return fail(R, NULL, "its checker finds %zu violated invariants at the end", bad);
-    r->p99_ns = measure_quantile_u64(R->lat, plan->nops, 0.99);
     return 0;
 }
 
@@ -356,12 +364,25 @@ static void timing_pass(run *R)
     const lab_adapter *ad = R->ad;
     void **ptr = (void **)R->slots; /* reuse the slot array as plain pointers */
     memset(ptr, 0, plan->nslots * sizeof *ptr);
-    uint64_t t0 = measure_now_ns();
-    for (size_t i = 0; i < plan->nops; i++) lab_apply_op(&R->in, ptr, &plan->ops[i]);
-    uint64_t t1 = measure_now_ns();
+    /* In chunks of 64 Ki operations, between which the progress bar may be drawn (its time,
+     * one call per chunk at most, is left out of the total). */
+    uint64_t total = 0;
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    for (size_t from = 0; from < plan->nops; from += 65536) {
+        size_t to = plan->nops - from > 65536 ? from + 65536 : plan->nops;
+        uint64_t t0 = measure_now_ns();
+        for (size_t i = from; i < to; i++) lab_apply_op(&R->in, ptr, &plan->ops[i]);
+        uint64_t t1 = measure_now_ns();
+        total += t1 - t0;
+        progress(R, t1, plan->nops + to);
+    }
+    getrusage(RUSAGE_SELF, &after);
+    R->r->timing_faults = (size_t)(after.ru_minflt - before.ru_minflt + after.ru_majflt - before.ru_majflt);
+    if (R->last_drawn != 0) R->opts->progress(R->opts->progress_ctx, 2 * plan->nops, 2 * plan->nops);
     for (size_t k = 0; k < plan->nslots; k++)
         if (ptr[k] != NULL) ad->free(R->a, ptr[k]);
-    R->r->ns_per_op = plan->nops != 0 ? (double)(t1 - t0) / (double)plan->nops : 0;
+    R->r->ns_per_op = plan->nops != 0 ? (double)total / (double)plan->nops : 0;
 }
 
 static size_t status_kib(const char *field)
@@ -376,8 +397,20 @@ static size_t status_kib(const char *field)
     return kib;
 }
 
-/* Both passes in this process. The slot and latency arrays exist (and are touched) before the
- * RSS baseline. */
+/* Write to every page of [p, p + n), so that the pages are resident from now on. A large calloc
+ * is fresh mmap memory that faults in only when written, and a compiler may drop a memset of zero
+ * after calloc: the stores are volatile. */
+static void touch_pages(void *p, size_t n)
+{
+    volatile unsigned char *b = p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t off = 0; off < n; off += page) b[off] = 0;
+    if (n != 0) b[n - 1] = 0;
+}
+
+/* Both passes in this process. Everything the lab itself needs during the measuring pass (the
+ * slot and latency arrays) exists and is resident before the RSS baseline, and the p99, whose
+ * sort may allocate, is taken after the footprint is read: the footprint is the allocator's. */
 static int replay_here(run *R)
 {
     const lab_plan *plan = R->plan;
@@ -388,7 +421,8 @@ static int replay_here(run *R)
         free(R->lat);
         return fail(R, NULL, "out of memory for the replay's own state");
     }
-    memset(R->lat, 1, (plan->nops + 1) * sizeof *R->lat); /* touch it before the baseline */
+    touch_pages(R->slots, (plan->nslots + 1) * sizeof *R->slots);
+    touch_pages(R->lat, (plan->nops + 1) * sizeof *R->lat);
     size_t base_rss = 0;
     if (R->ad->rss_footprint) {
         /* Memory the lab itself freed (the trace's text) is still resident; give it back, or
@@ -413,6 +447,7 @@ static int replay_here(run *R)
             R->statm_fd = -1;
             R->r->peak_footprint_op = plan->peak_op;
         }
+        if (rc == 0 && !R->r->timed_out) R->r->p99_ns = measure_select_u64(R->lat, R->nlat, 0.99);
         if (rc != 0 || R->r->timed_out) {
             close_allocator(R);
         } else if (lab_instance_reopen(&R->in, plan->peak_live) == 0) {
@@ -478,7 +513,9 @@ static int replay_forked(run *R)
 int lab_replay(const lab_plan *plan, const lab_adapter *ad, const lab_replay_opts *opts, lab_result *out)
 {
     static const lab_replay_opts none = {0};
-    *out = (lab_result){.ops = plan->nops, .peak_live = plan->peak_live, .external_frag = -1};
+    *out = (lab_result){.ops = plan->nops, .planned_ops = plan->nops, .peak_live = plan->peak_live,
+                        .external_frag = -1, .cost = ad->cost};
+    if (opts != NULL) out->budget_s = (double)opts->budget_ns / 1e9;
     snprintf(out->trace, sizeof out->trace, "%s", plan->path != NULL ? plan->path : "-");
     snprintf(out->alloc, sizeof out->alloc, "%s", ad->name);
     run R = {.plan = plan, .ad = ad, .opts = opts != NULL ? opts : &none, .r = out, .statm_fd = -1};

@@ -40,6 +40,29 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* "gave up after 1 s at operation 612352 of 1148600 (53%): WHY", for a replay over its budget. */
+static void timeout_note(const lab_result *x, char *buf, size_t len)
+{
+    double pct = x->planned_ops != 0 ? 100.0 * (double)x->ops / (double)x->planned_ops : 100.0;
+    snprintf(buf, len, "gave up after %g s (--timeout) at operation %zu of %zu (%.0f%%)%s%s", x->budget_s, x->ops,
+             x->planned_ops, pct, x->cost != NULL ? ": " : "", x->cost != NULL ? x->cost : "");
+}
+
+/* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s != '\0'; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
 static void print_table(FILE *out, const lab_result *r, size_t n)
 {
     int tw = 5;
@@ -56,8 +79,9 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
             continue;
         }
         if (x->timed_out) {
-            fprintf(out, "%-*s  %-11s %9zu  gave up: over the time budget (--timeout)\n", tw, base_name(x->trace),
-                    x->alloc, x->ops);
+            char why[320];
+            timeout_note(x, why, sizeof why);
+            fprintf(out, "%-*s  %-11s %9zu  %s\n", tw, base_name(x->trace), x->alloc, x->planned_ops, why);
             continue;
         }
         char fp[32], frag[32], ext[16];
@@ -74,7 +98,7 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
     for (size_t i = 0; i < n; i++)
         if (strcmp(r[i].alloc, r[0].alloc) == 0) ntraces++;
     if (ntraces < 2) return;
-    fprintf(out, "\n%-11s %8s %8s %6s %9s\n", "allocator", "traces", "mean util", "fail", "ns/op");
+    fprintf(out, "\n%-11s %8s %9s %6s %9s\n", "allocator", "traces", "mean util", "fail", "ns/op");
     for (size_t i = 0; i < n; i++) {
         bool first = true;
         for (size_t j = 0; j < i; j++)
@@ -92,9 +116,12 @@ static void print_table(FILE *out, const lab_result *r, size_t n)
             util += r[j].utilisation;
             counted++;
         }
+        char slow_note[96] = "";
+        if (slow != 0)
+            snprintf(slow_note, sizeof slow_note, "  (not counted: %zu trace%s over the time budget)", slow,
+                     slow == 1 ? "" : "s");
         fprintf(out, "%-11s %8zu %9.3f %6zu %9.1f%s%s\n", r[i].alloc, counted, counted ? util / (double)counted : 0.0,
-                failing, ops ? ns / (double)ops : 0.0, errors ? "  (content errors!)" : "",
-                slow ? "  (some traces over the time budget)" : "");
+                failing, ops ? ns / (double)ops : 0.0, errors ? "  (content errors!)" : "", slow_note);
     }
 }
 
@@ -112,19 +139,19 @@ void lab_print_results(FILE *out, lab_format fmt, const lab_result *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         const lab_result *x = &r[i];
         if (fmt == LAB_CSV) {
-            fprintf(out, "%s,%s,%zu,%zu,%.6f,%zu,%zu,%zu,", x->trace, x->alloc, x->ops, x->failures, x->utilisation,
-                    x->peak_live, x->peak_footprint, x->internal_frag);
+            csv_field(out, x->trace);
+            fputc(',', out);
+            csv_field(out, x->alloc);
+            fprintf(out, ",%zu,%zu,%.6f,%zu,%zu,%zu,", x->ops, x->failures, x->utilisation, x->peak_live,
+                    x->peak_footprint, x->internal_frag);
             if (x->external_frag >= 0) fprintf(out, "%.6f", x->external_frag);
             fprintf(out, ",%.2f,%llu,%llu,", x->ns_per_op, (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
-            if (x->timed_out) fprintf(out, "timeout");
-            if (x->error) {
-                fputc('"', out);
-                for (const char *s = x->message; *s != '\0'; s++) {
-                    if (*s == '"') fputc('"', out);
-                    fputc(*s, out);
-                }
-                fputc('"', out);
+            if (x->timed_out) {
+                char why[320];
+                timeout_note(x, why, sizeof why);
+                csv_field(out, why);
             }
+            if (x->error) csv_field(out, x->message);
             fputc('\n', out);
             continue;
         }
@@ -141,7 +168,14 @@ void lab_print_results(FILE *out, lab_format fmt, const lab_result *r, size_t n)
                 (unsigned long long)x->p99_ns, (unsigned long long)x->max_ns);
         if (x->error) json_string(out, x->message);
         else fprintf(out, "null");
-        fprintf(out, ", \"timed_out\": %s", x->timed_out ? "true" : "false");
+        fprintf(out, ", \"timed_out\": %s, \"planned_ops\": %zu, \"timing_faults\": %zu", x->timed_out ? "true" : "false",
+                x->planned_ops, x->timing_faults);
+        if (x->timed_out) {
+            char why[320];
+            timeout_note(x, why, sizeof why);
+            fprintf(out, ", \"gave_up\": ");
+            json_string(out, why);
+        }
         fprintf(out, "}%s\n", i + 1 < n ? "," : "");
     }
     if (fmt == LAB_JSON) fprintf(out, "]\n");

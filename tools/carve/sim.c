@@ -6,6 +6,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -281,6 +282,7 @@ void sim_config_default(sim_config *c)
                       .order = SIM_ADDRSORT, .numops = 10, .range = 10, .percent = 50, .ops = ""};
 }
 
+/* An integer as in the explicit operations of -A: decimal (Python's int(s)). */
 static int parse_long(const char *s, long *out)
 {
     char *end;
@@ -288,6 +290,43 @@ static int parse_long(const char *s, long *out)
     long v = strtol(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0') return -1;
     *out = v;
+    return 0;
+}
+
+/* An integer option as malloc.py's optparse reads it (type='int'): "0x.." hexadecimal, "0b.."
+ * binary ("0b" alone is 0), any other leading 0 octal ("010" is 8; "0o10" too), else decimal
+ * with an optional sign. So -S 0x40 and -S 0100 are both 64, as in malloc.py. */
+static int parse_option_int(const char *s, long *out)
+{
+    unsigned base = 10;
+    const char *d = s;
+    bool neg = false, may_be_empty = false;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        d = s + 2;
+    } else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+        base = 2;
+        d = s + 2;
+        may_be_empty = true;
+    } else if (s[0] == '0') {
+        base = 8;
+        d = s[1] == 'o' || s[1] == 'O' ? s + 2 : s;
+    } else if (s[0] == '+' || s[0] == '-') {
+        neg = s[0] == '-';
+        d = s + 1;
+    }
+    if (*d == '\0' && !may_be_empty) return -1;
+    unsigned long v = 0, limit = (unsigned long)LONG_MAX + (neg ? 1u : 0u);
+    for (; *d != '\0'; d++) {
+        unsigned digit;
+        if (*d >= '0' && *d <= '9') digit = (unsigned)(*d - '0');
+        else if (*d >= 'a' && *d <= 'f') digit = (unsigned)(*d - 'a' + 10);
+        else if (*d >= 'A' && *d <= 'F') digit = (unsigned)(*d - 'A' + 10);
+        else return -1;
+        if (digit >= base || v > (limit - digit) / base) return -1;
+        v = v * base + digit;
+    }
+    *out = neg ? (v == limit ? LONG_MIN : -(long)v) : (long)v;
     return 0;
 }
 
@@ -349,7 +388,7 @@ int sim_parse_args(int argc, char **argv, sim_config *c, char *err, size_t errle
         case ':': return snprintf(err, errlen, "option -%c needs a value", optopt), -1;
         default: return snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]), -1;
         }
-        if (target != NULL && parse_long(optarg, target) != 0)
+        if (target != NULL && parse_option_int(optarg, target) != 0)
             return snprintf(err, errlen, "option -%c needs an integer, not '%s'", o, optarg), -1;
     }
     if (optind < argc) return snprintf(err, errlen, "unexpected argument '%s'", argv[optind]), -1;

@@ -35,6 +35,49 @@ uint64_t measure_quantile_u64(uint64_t *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
+static void swap_u64(uint64_t *a, uint64_t *b)
+{
+    uint64_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+uint64_t measure_select_u64(uint64_t *v, size_t n, double q)
+{
+    if (n == 0) return 0;
+    double rank = q * (double)(n - 1);
+    size_t k = (size_t)(rank + 0.5);
+    if (k >= n) k = n - 1;
+    size_t lo = 0, hi = n - 1; /* v[k] lies in [lo, hi] once sorted */
+    unsigned rounds = 0, limit = 2;
+    for (size_t m = n; m > 1; m >>= 1) limit += 2;
+    while (hi > lo) {
+        if (++rounds > limit) { /* a bad run of pivots: finish by sorting */
+            qsort(v + lo, hi - lo + 1, sizeof *v, cmp_u64);
+            break;
+        }
+        /* median of three to v[lo], then Hoare's partition around it */
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < v[lo]) swap_u64(&v[mid], &v[lo]);
+        if (v[hi] < v[lo]) swap_u64(&v[hi], &v[lo]);
+        if (v[hi] < v[mid]) swap_u64(&v[hi], &v[mid]);
+        swap_u64(&v[lo], &v[mid]);
+        uint64_t pivot = v[lo];
+        size_t i = lo, j = hi + 1;
+        for (;;) {
+            do i++; while (i <= hi && v[i] < pivot);
+            do j--; while (v[j] > pivot);
+            if (i >= j) break;
+            swap_u64(&v[i], &v[j]);
+        }
+        swap_u64(&v[lo], &v[j]); /* the pivot at its sorted place j */
+        if (j == k) return v[k];
+        if (j < k) lo = j + 1;
+        else hi = j - 1;
+    }
+    return v[k];
+}
+
 double measure_median_double(double *v, size_t n)
 {
     if (n == 0) return 0;

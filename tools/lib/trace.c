@@ -111,7 +111,13 @@ int trace_parse(const char *name, const char *text, trace *out, char *err, size_
         free(ops);
         return fail(err, errlen, name, lineno, "truncated header: %zu of 4 lines", header_seen);
     }
-    out->path = strdup(name);
+    size_t name_len = strlen(name) + 1;
+    out->path = malloc(name_len);
+    if (out->path == NULL) {
+        free(ops);
+        return fail(err, errlen, name, lineno, "out of memory");
+    }
+    memcpy(out->path, name, name_len);
     out->suggested_heap = (size_t)header[0];
     out->weight = (size_t)header[3];
     out->nids = nids;
@@ -130,10 +136,13 @@ int trace_load(const char *path, trace *out, char *err, size_t errlen)
         FILE *probe = fopen(path, "rb");
         if (probe == NULL) return fail(err, errlen, path, 0, "%s", strerror(errno));
         fclose(probe);
+        /* the name goes to the shell inside single quotes: it must hold none (a name longer than
+         * cmd would not have opened above: PATH_MAX is 4096) */
         char cmd[4200];
-        if (snprintf(cmd, sizeof cmd, "gzip -dc -- '%s'", path) >= (int)sizeof cmd || strchr(path, '\'') != NULL)
-            return fail(err, errlen, path, 0, "unsupported file name");
+        if (strchr(path, '\'') != NULL || snprintf(cmd, sizeof cmd, "gzip -dc -- '%s'", path) >= (int)sizeof cmd)
+            return fail(err, errlen, path, 0, "unsupported file name (a .gz name with a ' in it)");
         f = popen(cmd, "r");
+        if (f == NULL) return fail(err, errlen, path, 0, "cannot run gzip: %s", strerror(errno));
     } else {
         f = fopen(path, "rb");
     }
@@ -152,8 +161,13 @@ int trace_load(const char *path, trace *out, char *err, size_t errlen)
         if (got == 0) break;
         len += got;
     }
+    int read_errno = ferror(f) ? errno : 0;
     int status = gz ? pclose(f) : fclose(f);
     if (text == NULL) return fail(err, errlen, path, 0, "out of memory");
+    if (read_errno != 0) { /* a directory, an I/O error */
+        free(text);
+        return fail(err, errlen, path, 0, "%s", strerror(read_errno));
+    }
     if (gz && status != 0) {
         free(text);
         return fail(err, errlen, path, 0, "gzip could not decompress it");
