@@ -106,6 +106,8 @@ typedef struct page {
                                 small: bytes carved (capacity * block_size), atomic         */
     uint8_t *area;           /* ---- the fields above are the fast paths': one cache line */
     struct page *prev, *next;
+    uint8_t released;        /* a free span's head: the kind it had before its span was given
+                                back (area, offset, block_size stay), to name double frees */
 } __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
 
 _Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
@@ -176,6 +178,7 @@ static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;   /* all_heaps, h
 static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER; /* abandoned           */
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;    /* huge_cache          */
 static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;    /* all_segs            */
+static pthread_mutex_t gone_lock = PTHREAD_MUTEX_INITIALIZER;    /* gone                */
 static heap *all_heaps, *heap_pool;
 static segment *all_segs;
 static segment *abandoned;
@@ -183,6 +186,12 @@ static segment *abandoned;
 #define HUGE_CACHE_BYTES ((size_t)256 << 20)
 static segment *huge_cache[HUGE_CACHE_SLOTS];
 static size_t huge_cached_bytes;
+
+/* The last blocks whose memory was unmapped when they were freed (huge mappings, a large block
+ * that emptied a spare segment), so that a second free of one is named a double free. */
+#define GONE_SLOTS 32
+static struct { const void *p; size_t usable; } gone[GONE_SLOTS];
+static unsigned gone_next;
 
 static uint64_t failed_calls, peak_used, huge_frees; /* atomics */
 static size_t segments_live;                        /* atomic  */
@@ -299,6 +308,26 @@ static CARVE_NOINLINE void report(fault f, const char *op, const void *p, size_t
     if (on_error == CARVE_ON_ERROR_ABORT) abort();
 }
 
+static void remember_gone(const void *p, size_t usable)
+{
+    pthread_mutex_lock(&gone_lock);
+    gone[gone_next].p = p;
+    gone[gone_next].usable = usable;
+    gone_next = (gone_next + 1) % GONE_SLOTS;
+    pthread_mutex_unlock(&gone_lock);
+}
+
+/* The usable size p had when it was freed and unmapped, or 0. */
+static size_t gone_usable(const void *p)
+{
+    size_t us = 0;
+    pthread_mutex_lock(&gone_lock);
+    for (unsigned i = 0; i < GONE_SLOTS; i++)
+        if (gone[i].p == p) us = gone[i].usable;
+    pthread_mutex_unlock(&gone_lock);
+    return us;
+}
+
 /* ---- global initialisation --------------------------------------------------------------- */
 static void fork_prepare(void)
 {
@@ -306,9 +335,11 @@ static void fork_prepare(void)
     pthread_mutex_lock(&abandon_lock);
     pthread_mutex_lock(&huge_lock);
     pthread_mutex_lock(&segs_lock);
+    pthread_mutex_lock(&gone_lock);
 }
 static void fork_parent(void)
 {
+    pthread_mutex_unlock(&gone_lock);
     pthread_mutex_unlock(&segs_lock);
     pthread_mutex_unlock(&huge_lock);
     pthread_mutex_unlock(&abandon_lock);
@@ -322,6 +353,7 @@ static void fork_child(void)
     abandon_lock = fresh;
     huge_lock = fresh;
     segs_lock = fresh;
+    gone_lock = fresh;
 }
 
 static void heap_exit(void *arg);
@@ -609,6 +641,7 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
     uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+    pg->released = pg->kind;
     for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
     if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
@@ -627,6 +660,8 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
         for (segment *other = h->segs; other != NULL; other = other->next) {
             if (other != seg && other->free_mask == ALL_SLICES) { /* keep one spare only */
+                if (pg->released == PAGE_LARGE)
+                    remember_gone(pg->area + pg->offset, pg->block_size - pg->offset);
                 segment_unmap(h, seg);
                 return;
             }
@@ -834,8 +869,12 @@ static void *large_alloc(heap *h, size_t size, size_t align)
 
 static size_t large_usable(const page *pg) { return pg->block_size - pg->offset; }
 
+static size_t huge_usable(const segment *seg);
+
+/* Unmap a freed huge block's mapping. */
 static void huge_unmap(segment *seg)
 {
+    remember_gone(seg->huge_user, huge_usable(seg));
     map_set(seg, seg->huge_map, false);
     __atomic_sub_fetch(&segments_live, 1, RELAXED);
     carve_os_unmap(seg, seg->huge_map);
@@ -854,7 +893,7 @@ static void huge_expire(uint64_t now, bool all)
 
 static void *huge_alloc(heap *h, size_t size, size_t align)
 {
-    size_t hdr = align > HUGE_HDR ? align : HUGE_HDR, total;
+    size_t hdr = (align > HUGE_HDR ? align : HUGE_HDR) + guard_bytes(), total;
     if (carve_add_overflow(size, hdr, &total) || !carve_align_up_checked(total, 4096, &total) ||
         total > ((size_t)1 << ADDR_BITS))
         return NULL;
@@ -886,19 +925,23 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         }
         seg->huge_map = carve_align_up(total, carve_os_page_size());
         seg->kind = SEG_HUGE;
+        if (secure_mode) /* best effort, as for spans */
+            carve_os_protect_none((uint8_t *)seg + seg->huge_map - guard_bytes(), guard_bytes());
         map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
-        }
+    }
     seg->kind = SEG_HUGE;
-    seg->huge_user = (uint8_t *)seg + hdr;
+    seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
     ((block *)seg->huge_user)->mark = 0;
     bump(&h->allocs, 1);
     return seg->huge_user;
 }
 
+/* The bytes from the block to the end of its mapping, less the guard page (secure mode: the
+ * mapping's last page). */
 static size_t huge_usable(const segment *seg)
 {
-    return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg);
+    return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg) - guard_bytes();
 }
 
 /* Cache seg for reuse; when every slot is taken, the oldest entry makes room (a program's
@@ -1150,12 +1193,26 @@ typedef struct where {
     size_t bs, usable;
 } where;
 
+/* p is in a free slice of seg and pg is the descriptor its span had: when p was a block of that
+ * span (a large block's start, or a carved block of a small page), the block's usable size, so
+ * that freeing it again is named a double free; else 0. */
+static size_t released_usable(const segment *seg, const page *pg, const void *p)
+{
+    unsigned slice = (unsigned)(((uintptr_t)p - (uintptr_t)seg) >> SLICE_SHIFT);
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
+    if (!(seg->free_mask >> slice & 1) || (uintptr_t)p < (uintptr_t)pg->area) return 0;
+    if (pg->released == PAGE_LARGE) return off == pg->offset ? pg->block_size - pg->offset : 0;
+    if (pg->released != PAGE_SMALL || off >= pg->offset || off % pg->block_size != 0) return 0;
+    return secure_mode ? pg->block_size - 8 : pg->block_size;
+}
+
 /* Validate p for op. Returns true when p is a live block; otherwise reports and returns false. */
 static bool locate(const void *p, const char *op, where *w)
 {
     segment *seg = seg_of(p);
     if (seg == NULL) {
-        report(F_FOREIGN, op, p, 0);
+        size_t us = gone_usable(p);
+        report(us != 0 ? F_DOUBLE : F_FOREIGN, op, p, us);
         return false;
     }
     w->seg = seg;
@@ -1181,8 +1238,13 @@ static bool locate(const void *p, const char *op, where *w)
     }
     page *pg = page_of(seg, p);
     uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
-    if ((uintptr_t)p < (uintptr_t)seg + SLICE_SIZE || pg->kind == PAGE_FREE) {
+    if ((uintptr_t)p < (uintptr_t)seg + SLICE_SIZE) {
         report(F_FOREIGN, op, p, 0);
+        return false;
+    }
+    if (pg->kind == PAGE_FREE) {
+        size_t us = released_usable(seg, pg, p);
+        report(us != 0 ? F_DOUBLE : F_FOREIGN, op, p, us);
         return false;
     }
     w->pg = pg;

@@ -26,7 +26,7 @@ static const opt_def opt_table[CARVE_OPTION_COUNT] = {
     [CARVE_OPTION_STATS_JSON] = {{"CARVE_STATS_JSON", "0, 1", "0", "Print statistics as one JSON object at exit."}, 0, 0, 1, NULL},
     [CARVE_OPTION_VERBOSE] = {{"CARVE_VERBOSE", "0, 1", "0", "Report the options in effect at start-up and every failed OS mapping."}, 0, 0, 1, NULL},
     [CARVE_OPTION_PURGE_DELAY_MS] = {{"CARVE_PURGE_DELAY_MS", "0..60000", "100", "Milliseconds between purge ticks: free memory is returned to the OS one to two delays after it was freed (0: at once); cached large mappings are unmapped after one delay, empty segments after four."}, 100, 0, 60000, NULL},
-    [CARVE_OPTION_SECURE] = {{"CARVE_SECURE", "0, 1", "0", "Encoded free lists, a guard page at the end of every span, and a canary after each small block, checked on free."}, 0, 0, 1, NULL},
+    [CARVE_OPTION_SECURE] = {{"CARVE_SECURE", "0, 1", "0", "Encoded free lists, a guard page at the end of every span and huge mapping, and a canary after each small block, checked on free."}, 0, 0, 1, NULL},
     [CARVE_OPTION_VALGRIND] = {{"CARVE_VALGRIND", "0, 1", "1", "Under Valgrind, describe every block to memcheck (client requests); 0 keeps the fast paths, e.g. for callgrind counts."}, 1, 0, 1, NULL},
     [CARVE_OPTION_ON_ERROR] = {{"CARVE_ON_ERROR", "abort, warn, ignore", "abort", "What a detected misuse does after its one-line report (ignore: no report)."}, 0, 0, 2, on_error_words},
 };

@@ -106,6 +106,40 @@ START_TEST(double_free_of_a_large_block_aborts)
 }
 END_TEST
 
+/* The blocks whose first free gives their memory back: a large block's span returns to its
+ * segment, the lone block of a page of 2 KiB blocks empties the page, and a huge block is
+ * unmapped at once when the purge delay is 0. The second free must still be named a double free. */
+START_TEST(double_free_of_a_released_span_aborts)
+{
+    expect("double_free_span", NULL, NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_span", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_span", "CARVE_SECURE=1", NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+}
+END_TEST
+
+START_TEST(double_free_of_the_lone_block_of_a_page_aborts)
+{
+    expect("double_free_lone", NULL, NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_lone", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_lone", "CARVE_ON_ERROR=warn", NULL, CONTINUES,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+}
+END_TEST
+
+START_TEST(double_free_of_an_unmapped_huge_block_aborts)
+{
+    expect("double_free_large", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_large", "CARVE_PURGE_DELAY_MS=0", "CARVE_SECURE=1", ABORTS,
+           "carve: double free of %1$s (block of %2$s bytes)\n");
+}
+END_TEST
+
 START_TEST(double_free_after_a_remote_free_aborts)
 {
     expect("double_free_remote", NULL, NULL, ABORTS, "carve: double free of %1$s (block of 64 bytes)\n");
@@ -158,6 +192,12 @@ START_TEST(write_past_a_span_hits_the_guard_page_in_secure_mode)
 }
 END_TEST
 
+START_TEST(write_past_a_huge_block_hits_the_guard_page_in_secure_mode)
+{
+    expect("guard_huge", "CARVE_SECURE=1", "ASAN_OPTIONS=handle_segv=0", SEGFAULTS, "");
+}
+END_TEST
+
 START_TEST(warn_policy_reports_and_goes_on)
 {
     expect("double_free", "CARVE_ON_ERROR=warn", NULL, CONTINUES,
@@ -206,6 +246,9 @@ static Suite *misuse_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, double_free_aborts);
     tcase_add_test(tc, double_free_of_a_large_block_aborts);
+    tcase_add_test(tc, double_free_of_a_released_span_aborts);
+    tcase_add_test(tc, double_free_of_the_lone_block_of_a_page_aborts);
+    tcase_add_test(tc, double_free_of_an_unmapped_huge_block_aborts);
     tcase_add_test(tc, double_free_after_a_remote_free_aborts);
     tcase_add_test(tc, free_of_a_stack_pointer_aborts);
     tcase_add_test(tc, free_of_a_global_aborts);
@@ -214,6 +257,7 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, realloc_of_a_freed_block_aborts);
     tcase_add_test(tc, overwritten_canary_aborts_in_secure_mode);
     tcase_add_test(tc, write_past_a_span_hits_the_guard_page_in_secure_mode);
+    tcase_add_test(tc, write_past_a_huge_block_hits_the_guard_page_in_secure_mode);
     tcase_add_test(tc, warn_policy_reports_and_goes_on);
     tcase_add_test(tc, ignore_policy_is_silent);
     tcase_add_test(tc, bad_option_values_warn_once_and_keep_the_default);
