@@ -66,6 +66,7 @@
 #define VALGRIND_RESIZEINPLACE_BLOCK(a, o, n, r) ((void)0)
 #define VALGRIND_DISABLE_ERROR_REPORTING      ((void)0)
 #define VALGRIND_ENABLE_ERROR_REPORTING       ((void)0)
+#define VALGRIND_MAKE_MEM_NOACCESS(a, n)      ((void)0)
 #endif
 
 /* ---- geometry ---------------------------------------------------------------------------- */
@@ -989,6 +990,7 @@ static void heap_exit(void *arg)
     heap *h = arg;
     if (h == NULL || h == &empty_heap) return;
     int saved = errno;
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING; /* it walks free lists */
     for (unsigned c = 0; c <= NCLASS; c++) {
         pqueue *q = c < NCLASS ? &h->queue[c] : &h->full;
         page *pg = q->first;
@@ -1017,6 +1019,7 @@ static void heap_exit(void *arg)
     h->pool_next = heap_pool;
     heap_pool = h;
     pthread_mutex_unlock(&heaps_lock);
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
     errno = saved;
 }
 
@@ -1054,10 +1057,22 @@ static heap *reclaim_one(heap *h)
 }
 
 /* ---- allocation ----------------------------------------------------------------------------- */
-static void tool_malloclike(void *p, size_t size, bool zero)
+/* Tool mode (under Valgrind): memcheck knows each block by the size its caller asked for. Every
+ * block then reserves its last 8 usable bytes (before a secure-mode canary) for that size, so
+ * realloc tells memcheck the old size it was given and malloc_usable_size answers it. carve
+ * reads and writes the slot with memcheck's error reporting off. */
+#define TOOL_SLOT 8
+
+static size_t tool_size(const void *p, size_t usable)
 {
-    if (tool_mode) VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, zero);
-    (void)p, (void)size, (void)zero;
+    size_t v;
+    memcpy(&v, (const uint8_t *)p + usable - TOOL_SLOT, sizeof v);
+    return v;
+}
+
+static void tool_set_size(void *p, size_t usable, size_t size)
+{
+    memcpy((uint8_t *)p + usable - TOOL_SLOT, &size, sizeof size);
 }
 
 static void write_canary(block *b, size_t bs)
@@ -1083,7 +1098,9 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     }
     if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
     void *p = NULL;
-    size_t want = size, usable = 0;
+    size_t asked = size, usable = 0;
+    if (tool_mode && carve_add_overflow(size, TOOL_SLOT, &size)) goto done;
+    size_t want = size;
     if (align < 16) align = 16;
     if (size < 16) size = 16; /* a block is never empty: its end stays inside its span */
     if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
@@ -1121,9 +1138,14 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
         }
     }
 done:
+    if (tool_mode && p != NULL) {
+        tool_set_size(p, usable, asked);
+        /* the slack after the asked bytes: a write there is an overrun */
+        VALGRIND_MAKE_MEM_NOACCESS((uint8_t *)p + asked, usable - asked);
+    }
     if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
     if (p != NULL) {
-        tool_malloclike(p, usable, zero);
+        if (tool_mode) VALGRIND_MALLOCLIKE_BLOCK(p, asked, 0, zero);
         return p;
     }
 fail:
@@ -1396,8 +1418,9 @@ void carve_free(void *p)
     free_remote(seg, pg, b);
 }
 
-/* p's usable size, or 0 (after a report) when p is not a live block. */
-static size_t checked_usable(const void *p, const char *op)
+/* p's usable size, or 0 (after a report) when p is not a live block. In tool mode the block's
+ * room is usable - TOOL_SLOT, and *asked (when not NULL) is the size memcheck knows. */
+static size_t checked_usable(const void *p, const char *op, size_t *asked)
 {
     where w;
     if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
@@ -1408,6 +1431,7 @@ static size_t checked_usable(const void *p, const char *op)
         goto out;
     }
     us = w.usable;
+    if (tool_mode && asked != NULL) *asked = tool_size(p, us);
 out:
     if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
     return us;
@@ -1415,7 +1439,9 @@ out:
 
 size_t carve_usable_size(const void *p)
 {
-    return p == NULL ? 0 : checked_usable(p, "malloc_usable_size");
+    if (p == NULL) return 0;
+    size_t asked = 0, us = checked_usable(p, "malloc_usable_size", &asked);
+    return tool_mode && us != 0 ? asked : us;
 }
 
 /* Grow the large block p of the calling thread to size bytes by taking the free slices after
@@ -1448,7 +1474,7 @@ static bool grow_large_in_place(void *p, size_t size)
 void *carve_realloc(void *p, size_t size)
 {
     if (p == NULL) return carve_malloc(size);
-    size_t old = checked_usable(p, "realloc");
+    size_t asked = 0, old = checked_usable(p, "realloc", &asked);
     if (old == 0) { /* reported; the policy let us go on */
         errno = EINVAL;
         return NULL;
@@ -1457,9 +1483,19 @@ void *carve_realloc(void *p, size_t size)
         carve_free(p);
         return NULL;
     }
+    if (tool_mode) { /* memcheck knows the block as asked bytes; the slot takes its last 8 */
+        size_t room = old - TOOL_SLOT;
+        if (size <= room && (size >= room / 2 || room <= 1024)) {
+            VALGRIND_DISABLE_ERROR_REPORTING;
+            tool_set_size(p, old, size);
+            VALGRIND_ENABLE_ERROR_REPORTING;
+            VALGRIND_RESIZEINPLACE_BLOCK(p, asked, size, 0);
+            return p;
+        }
+        old = asked; /* what the copy below may read */
+    }
     /* In place when it fits and would not waste more than half (small blocks keep their class). */
-    if (size <= old && (size >= old / 2 || old <= 1024)) {
-        if (tool_mode) VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
+    else if (size <= old && (size >= old / 2 || old <= 1024)) {
         return p;
     }
     if (size > old && !slow_mode && grow_large_in_place(p, size)) return p;
@@ -1503,6 +1539,7 @@ bool carve_trim(void)
     bool any = false;
     heap *h = tls_heap;
     if (h == &empty_heap) h = heap_acquire();
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING; /* it walks free lists */
     if (h != NULL) {
         while (reclaim_one(h) != NULL) { /* adopt what exited threads left, to sort it out */ }
         heap_collect_full(h);
@@ -1521,6 +1558,7 @@ bool carve_trim(void)
     any |= huge_cached_bytes != 0;
     huge_expire(0, true);
     pthread_mutex_unlock(&huge_lock);
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
     errno = saved;
     return any;
 }
@@ -1599,10 +1637,20 @@ static size_t list_check(uintptr_t head, const page *pg, uint32_t limit, size_t 
     return bad;
 }
 
+static size_t malloc_check(heap *h);
+
 size_t carve_malloc_check(void)
 {
     heap *h = tls_heap;
     if (h == &empty_heap) return 0;
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING; /* it reads the links in free blocks */
+    size_t bad = malloc_check(h);
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+    return bad;
+}
+
+static size_t malloc_check(heap *h)
+{
     size_t bad = 0;
     for (unsigned c = 0; c <= NCLASS; c++) {
         pqueue *q = c < NCLASS ? &h->queue[c] : &h->full;
@@ -1638,6 +1686,16 @@ size_t carve_malloc_check(void)
     return bad;
 }
 
+/* The next free block of a list, read with memcheck's error reporting off (the link lies in a
+ * block memcheck knows as freed). */
+static uintptr_t next_of(uintptr_t head)
+{
+    if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING;
+    uintptr_t next = dec(head)->next;
+    if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
+    return next;
+}
+
 /* Set the bit of each block of the list head in bits. */
 static void mark_free(uintptr_t head, const page *pg, uint64_t *bits)
 {
@@ -1645,7 +1703,7 @@ static void mark_free(uintptr_t head, const page *pg, uint64_t *bits)
         block *b = dec(head);
         size_t i = ((uintptr_t)b - (uintptr_t)pg->area) / pg->block_size;
         if (i < pg->capacity) bits[i / 64] |= (uint64_t)1 << (i % 64);
-        head = b->next;
+        head = next_of(head);
     }
 }
 
