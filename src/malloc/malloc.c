@@ -116,12 +116,13 @@ _Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first 
 typedef struct segment {
     struct heap *heap;       /* atomic; 0 = abandoned (or huge)                           */
     uint32_t kind;
-    uint32_t index;          /* pages: slice index of a descriptor (in pages[])           */
-    uint64_t free_mask;      /* slices not in a page                                      */
-    uint64_t dirty_mask;     /* free slices that may still hold committed memory          */
-    uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick     */
-    uint64_t purge_at;       /* ns deadline for decommitting dirty slices, 0 = none       */
-    uint64_t released_at;    /* ns time of the last page release                          */
+    int lock;                /* spin lock over the masks and purge_at: the owner takes it to
+                                claim or release slices, a sweep to decommit free ones    */
+    uint64_t free_mask;      /* slices not in a page (written by the owner, under lock)   */
+    uint64_t dirty_mask;     /* free slices that may still hold committed memory (lock)   */
+    uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick (lock) */
+    uint64_t purge_at;       /* ns deadline of the next purge tick, 0 = none (lock)       */
+    uint64_t released_at;    /* ns time of the last page release (owner)                  */
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
@@ -146,7 +147,8 @@ typedef struct heap {
     pqueue full;
     segment *segs;
     int remote_hint;         /* atomic: a full page got a remote free                     */
-    uint64_t purge_at;       /* earliest segment purge deadline, 0 = none                 */
+    uint64_t unmap_at;       /* when an empty segment beyond the spare may be unmapped, 0 none */
+    unsigned trim_seen;      /* the trim_epoch this heap last honoured                    */
     uint64_t allocs;         /* owner stores with relaxed atomics; stats read it          */
     struct heap *all_next, *pool_next;
     bool active, listed;
@@ -180,6 +182,12 @@ static pthread_mutex_t abandon_lock = PTHREAD_MUTEX_INITIALIZER; /* abandoned   
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;    /* huge_cache          */
 static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;    /* all_segs            */
 static pthread_mutex_t gone_lock = PTHREAD_MUTEX_INITIALIZER;    /* gone                */
+static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;   /* one sweep at a time */
+/* The earliest purge deadline of any segment or cached huge block (ns, 0 = none): whichever
+ * thread passes it in a slow path sweeps them all (see sweep). Atomic. */
+static uint64_t sweep_at;
+/* Incremented by carve_trim: every heap trims itself at its next slow path. Atomic. */
+static unsigned trim_epoch;
 static heap *all_heaps, *heap_pool;
 static segment *all_segs;
 static segment *abandoned;
@@ -332,6 +340,7 @@ static size_t gone_usable(const void *p)
 /* ---- global initialisation --------------------------------------------------------------- */
 static void fork_prepare(void)
 {
+    pthread_mutex_lock(&sweep_lock);
     pthread_mutex_lock(&heaps_lock);
     pthread_mutex_lock(&abandon_lock);
     pthread_mutex_lock(&huge_lock);
@@ -345,6 +354,7 @@ static void fork_parent(void)
     pthread_mutex_unlock(&huge_lock);
     pthread_mutex_unlock(&abandon_lock);
     pthread_mutex_unlock(&heaps_lock);
+    pthread_mutex_unlock(&sweep_lock);
 }
 static void fork_child(void)
 {
@@ -355,6 +365,9 @@ static void fork_child(void)
     huge_lock = fresh;
     segs_lock = fresh;
     gone_lock = fresh;
+    sweep_lock = fresh;
+    /* a segment lock a vanished thread held (an owner mid-release, a sweep) */
+    for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) seg->lock = 0;
 }
 
 static void heap_exit(void *arg);
@@ -448,7 +461,8 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     for (unsigned c = 0; c < NCLASS; c++) h->current[c] = &empty_page;
     for (unsigned i = 0; i < NDIRECT; i++) h->direct[i] = &empty_page;
     h->remote_hint = 0;
-    h->purge_at = 0;
+    h->unmap_at = 0;
+    h->trim_seen = __atomic_load_n(&trim_epoch, RELAXED);
     __atomic_store_n(&h->active, true, RELAXED);
     pthread_mutex_unlock(&heaps_lock);
     tls_heap = h;
@@ -530,12 +544,27 @@ static void segment_unmap(heap *h, segment *seg)
     carve_os_unmap(seg, SEG_SIZE);
 }
 
-/* Decommit the free slices of seg in mask. */
+static void seg_lock(segment *seg)
+{
+    for (unsigned spins = 0; __atomic_exchange_n(&seg->lock, 1, __ATOMIC_ACQUIRE) != 0;)
+        if (++spins % 64 == 0) sched_yield(); /* the holder may be in madvise */
+}
+static void seg_unlock(segment *seg) { __atomic_store_n(&seg->lock, 0, __ATOMIC_RELEASE); }
+
+/* Note a purge deadline (ns): sweep_at becomes the earliest pending one. */
+static void sweep_note(uint64_t at)
+{
+    uint64_t cur = __atomic_load_n(&sweep_at, RELAXED);
+    while (at != 0 && (cur == 0 || at < cur) &&
+           !__atomic_compare_exchange_n(&sweep_at, &cur, at, true, RELAXED, RELAXED)) {}
+}
+
+/* Decommit the free slices of seg in mask. Called with seg locked. */
 static bool segment_purge(segment *seg, uint64_t mask)
 {
     uint64_t d = mask & seg->dirty_mask & seg->free_mask;
     bool any = d != 0;
-    seg->dirty_mask &= ~d;
+    __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~d, RELAXED); /* span_alloc peeks */
     seg->aged_mask &= ~d;
     while (d != 0) {
         unsigned s = carve_ctz64(d), e = s;
@@ -546,8 +575,8 @@ static bool segment_purge(segment *seg, uint64_t mask)
     return any;
 }
 
-/* A purge tick of seg: decommit the slices that stayed free since the last tick (free for one
- * to two delays), age the others, and schedule the next tick while any are dirty. */
+/* A purge tick of seg (locked): decommit the slices that stayed free since the last tick (free
+ * for one to two delays), age the others, and schedule the next tick while any are dirty. */
 static bool segment_tick(segment *seg, uint64_t now)
 {
     bool any = segment_purge(seg, seg->aged_mask);
@@ -556,28 +585,29 @@ static bool segment_tick(segment *seg, uint64_t now)
     return any;
 }
 
-/* Decommit what is due (everything when force); unmap empty segments beyond one spare once
- * their delay has passed too (an empty segment is reused at once by the next allocations). */
-static bool heap_purge(heap *h, bool force)
+static bool huge_expire(uint64_t now, bool all);
+static uint64_t huge_next_expiry(void);
+
+/* Run the purge ticks that are due in every segment of every thread (live, exited or
+ * abandoned) and expire the huge cache; force: decommit every free slice and empty the cache.
+ * Any thread's slow path runs it once sweep_at has passed, so memory freed by a thread that
+ * then goes quiet, or that only churns on its current pages, still goes back to the OS one to
+ * two delays after its release. Segment locks make it safe against the owners: they claim and
+ * release slices under the same lock, and segs_lock (held throughout) keeps a segment from
+ * being unmapped under the sweep. A non-forced sweep gives way when another one runs. */
+static bool sweep(uint64_t now, bool force)
 {
-    if (!force && (h->purge_at == 0 || now_ns() < h->purge_at)) return false;
-    uint64_t now = force ? UINT64_MAX : now_ns(), next = 0;
-    bool any = false, spare = false;
-    segment *seg = h->segs;
-    while (seg != NULL) {
-        segment *after = seg->next;
-        bool empty = seg->free_mask == ALL_SLICES;
-        if (empty && (spare || force)) {
-            uint64_t unmap_at = seg->released_at + 4 * purge_delay_ns;
-            if (force || unmap_at <= now) {
-                segment_unmap(h, seg);
-                any = true;
-                seg = after;
-                continue;
-            }
-            if (next == 0 || unmap_at < next) next = unmap_at;
-        }
-        spare |= empty;
+    if (force) pthread_mutex_lock(&sweep_lock);
+    else if (pthread_mutex_trylock(&sweep_lock) != 0) return false;
+    /* Cleared first, so that a deadline noted while the sweep runs is kept (sweep_note below
+     * only lowers it). */
+    __atomic_store_n(&sweep_at, 0, RELAXED);
+    bool any = false;
+    uint64_t next = 0;
+    pthread_mutex_lock(&segs_lock);
+    for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) {
+        if (__atomic_load_n(&seg->kind, RELAXED) != SEG_NORMAL) continue;
+        seg_lock(seg);
         if (force) {
             any |= segment_purge(seg, ~(uint64_t)0);
             seg->purge_at = 0;
@@ -585,10 +615,80 @@ static bool heap_purge(heap *h, bool force)
             any |= segment_tick(seg, now);
         }
         if (seg->purge_at != 0 && (next == 0 || seg->purge_at < next)) next = seg->purge_at;
+        seg_unlock(seg);
+    }
+    pthread_mutex_unlock(&segs_lock);
+    pthread_mutex_lock(&huge_lock);
+    any |= huge_expire(now, force);
+    uint64_t h = huge_next_expiry();
+    pthread_mutex_unlock(&huge_lock);
+    if (h != 0 && (next == 0 || h < next)) next = h;
+    sweep_note(next);
+    pthread_mutex_unlock(&sweep_lock);
+    return any;
+}
+
+/* Unmap the heap's empty segments beyond one spare once they stayed empty for four delays
+ * (all of them when force; an empty segment is reused at once by the next allocations). */
+static bool heap_unmap_empty(heap *h, uint64_t now, bool force)
+{
+    uint64_t next = 0;
+    bool any = false, spare = false;
+    segment *seg = h->segs;
+    while (seg != NULL) {
+        segment *after = seg->next;
+        if (seg->free_mask == ALL_SLICES) {
+            uint64_t unmap_at = seg->released_at + 4 * purge_delay_ns;
+            if (force || (spare && unmap_at <= now)) {
+                segment_unmap(h, seg);
+                any = true;
+            } else if (spare && (next == 0 || unmap_at < next)) {
+                next = unmap_at;
+            }
+            spare = true;
+        }
         seg = after;
     }
-    h->purge_at = next;
+    h->unmap_at = next;
     return any;
+}
+
+/* Unmap all of h's empty segments and decommit every free slice of the others. */
+static bool heap_purge_all(heap *h)
+{
+    bool any = heap_unmap_empty(h, 0, true);
+    for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
+        seg_lock(seg);
+        any |= segment_purge(seg, ~(uint64_t)0);
+        seg_unlock(seg);
+    }
+    return any;
+}
+
+static bool heap_trim(heap *h);
+
+/* The deadline check of the slow paths: cheap unless a purge, an unmap or a trim is pending,
+ * and then it reads the clock (vDSO). */
+static CARVE_NOINLINE void maintain_slow(heap *h)
+{
+    unsigned epoch = __atomic_load_n(&trim_epoch, RELAXED);
+    int saved = errno; /* free keeps errno; malloc need not, but should not surprise */
+    if (epoch != h->trim_seen) {
+        h->trim_seen = epoch;
+        heap_trim(h);
+    } else {
+        uint64_t now = now_ns(), g = __atomic_load_n(&sweep_at, RELAXED);
+        if (h->unmap_at != 0 && h->unmap_at <= now) heap_unmap_empty(h, now, false);
+        if (g != 0 && g <= now) sweep(now, false);
+    }
+    errno = saved;
+}
+
+CARVE_INLINE void maintain(heap *h)
+{
+    if (h->unmap_at != 0 || __atomic_load_n(&sweep_at, RELAXED) != 0 ||
+        __atomic_load_n(&trim_epoch, RELAXED) != h->trim_seen)
+        maintain_slow(h);
 }
 
 /* CARVE_SECURE=1: the last OS page of every span is a guard page (PROT_NONE). */
@@ -612,12 +712,16 @@ static page *span_alloc(heap *h, unsigned n)
          * before untouched memory is touched; second pass: any free slices. */
         for (int pass = 0; pass < 2; pass++)
         for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
-            int s = find_run(pass == 0 ? seg->free_mask & seg->dirty_mask : seg->free_mask, n);
+            /* free_mask is ours; dirty_mask, which a sweep may lower meanwhile, only steers */
+            uint64_t dirty = __atomic_load_n(&seg->dirty_mask, RELAXED);
+            int s = find_run(pass == 0 ? seg->free_mask & dirty : seg->free_mask, n);
             if (s < 0) continue;
             uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+            seg_lock(seg);
             seg->free_mask &= ~bits;
-            seg->dirty_mask &= ~bits;
+            __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~bits, RELAXED);
             seg->aged_mask &= ~bits;
+            seg_unlock(seg);
             for (unsigned i = 0; i < n; i++) {
                 seg->slice_head[s + i] = (uint8_t)s;
                 if (i > 0) seg->pages[s + i].kind = PAGE_TAIL;
@@ -646,17 +750,24 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
     if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
+    uint64_t now = purge_delay_ns == 0 ? 0 : now_ns(), note = 0;
+    seg_lock(seg);
     seg->free_mask |= bits;
-    seg->dirty_mask |= bits;
+    __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | bits, RELAXED);
     if (purge_delay_ns == 0) {
         segment_purge(seg, bits);
-    } else {
+    } else if (seg->purge_at == 0) {
         /* Ticks every delay while dirty slices remain: a slice is decommitted once it stayed
          * free through a whole tick interval, so memory reused soon after its release (a
          * free-all phase followed by an allocation phase) is not decommitted in between. */
-        seg->released_at = now_ns();
-        if (seg->purge_at == 0) seg->purge_at = seg->released_at + purge_delay_ns;
-        if (h->purge_at == 0 || seg->purge_at < h->purge_at) h->purge_at = seg->purge_at;
+        seg->purge_at = note = now + purge_delay_ns;
+    }
+    seg_unlock(seg);
+    sweep_note(note);
+    seg->released_at = now;
+    if (now != 0 && seg->free_mask == ALL_SLICES) { /* empty: may be unmapped in 4 delays */
+        uint64_t at = now + 4 * purge_delay_ns;
+        if (h->unmap_at == 0 || at < h->unmap_at) h->unmap_at = at;
     }
     if (may_unmap && purge_delay_ns == 0 && seg->free_mask == ALL_SLICES) {
         for (segment *other = h->segs; other != NULL; other = other->next) {
@@ -793,6 +904,7 @@ static void heap_collect_full(heap *h)
 /* A page of class c with a free block, or NULL (out of memory). */
 static page *find_page(heap *h, unsigned c)
 {
+    maintain(h);
     if (__atomic_load_n(&h->remote_hint, RELAXED) &&
         __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
         heap_collect_full(h);
@@ -813,7 +925,6 @@ static page *find_page(heap *h, unsigned c)
         if (pg->free != enc(NULL)) return pg; /* remote frees arrived while filing it */
         pg = after;
     }
-    heap_purge(h, false);
     pg = page_new_small(h, c);
     if (pg != NULL) page_extend(pg);
     return pg;
@@ -850,7 +961,7 @@ static void *large_alloc(heap *h, size_t size, size_t align)
     if (__atomic_load_n(&h->remote_hint, RELAXED) &&
         __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
         heap_collect_full(h); /* large blocks other threads freed: their spans come back */
-    heap_purge(h, false);
+    maintain(h);
     page *pg = span_alloc(h, (unsigned)n);
     if (pg == NULL) return NULL;
     uintptr_t user = carve_align_up_ptr((uintptr_t)pg->area, align < 16 ? 16 : align);
@@ -881,15 +992,32 @@ static void huge_unmap(segment *seg)
     carve_os_unmap(seg, seg->huge_map);
 }
 
-static void huge_expire(uint64_t now, bool all)
+/* Unmap the cached mappings freed a delay or more before now (all of them when all). Called
+ * with huge_lock held. True when any was unmapped. */
+static bool huge_expire(uint64_t now, bool all)
 {
+    bool any = false;
     for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
         segment *seg = huge_cache[i];
         if (seg == NULL || (!all && now - seg->huge_freed_at < purge_delay_ns)) continue;
         huge_cache[i] = NULL;
         huge_cached_bytes -= seg->huge_map;
         huge_unmap(seg);
+        any = true;
     }
+    return any;
+}
+
+/* When the oldest cached mapping expires (ns), or 0 when the cache is empty. huge_lock held. */
+static uint64_t huge_next_expiry(void)
+{
+    uint64_t next = 0;
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        segment *seg = huge_cache[i];
+        uint64_t at = seg == NULL ? 0 : seg->huge_freed_at + purge_delay_ns;
+        if (at != 0 && (next == 0 || at < next)) next = at;
+    }
+    return next;
 }
 
 static void *huge_alloc(heap *h, size_t size, size_t align)
@@ -931,7 +1059,7 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
     }
-    seg->kind = SEG_HUGE;
+    __atomic_store_n(&seg->kind, SEG_HUGE, RELAXED); /* sweeps and stats read it */
     seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
     ((block *)seg->huge_user)->mark = 0;
     bump(&h->allocs, 1);
@@ -952,7 +1080,7 @@ static void huge_free(segment *seg)
     __atomic_add_fetch(&huge_frees, 1, RELAXED);
     segment *evicted = NULL;
     pthread_mutex_lock(&huge_lock);
-    seg->kind = SEG_HUGE_CACHED;
+    __atomic_store_n(&seg->kind, SEG_HUGE_CACHED, RELAXED);
     seg->huge_freed_at = now_ns();
     huge_expire(seg->huge_freed_at, false);
     bool cached = false;
@@ -979,9 +1107,11 @@ static void huge_free(segment *seg)
             cached = true;
         }
     }
+    uint64_t expiry = seg->huge_freed_at + purge_delay_ns; /* once unlocked, seg may be reused */
     pthread_mutex_unlock(&huge_lock);
     if (evicted != NULL) huge_unmap(evicted);
     if (!cached) huge_unmap(seg);
+    else sweep_note(expiry); /* expired by a later sweep */
 }
 
 /* ---- abandon and reclaim ------------------------------------------------------------------- */
@@ -1001,7 +1131,7 @@ static void heap_exit(void *arg)
             pg = after;
         }
     }
-    heap_purge(h, true);
+    heap_purge_all(h);
     pthread_mutex_lock(&abandon_lock);
     while (h->segs != NULL) {
         segment *seg = h->segs;
@@ -1222,7 +1352,10 @@ static size_t released_usable(const segment *seg, const page *pg, const void *p)
 {
     unsigned slice = (unsigned)(((uintptr_t)p - (uintptr_t)seg) >> SLICE_SHIFT);
     uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
-    if (!(seg->free_mask >> slice & 1) || (uintptr_t)p < (uintptr_t)pg->area) return 0;
+    seg_lock((segment *)seg);
+    bool is_free = seg->free_mask >> slice & 1;
+    seg_unlock((segment *)seg);
+    if (!is_free || (uintptr_t)p < (uintptr_t)pg->area) return 0;
     if (pg->released == PAGE_LARGE) return off == pg->offset ? pg->block_size - pg->offset : 0;
     if (pg->released != PAGE_SMALL || off >= pg->offset || off % pg->block_size != 0) return 0;
     return secure_mode ? pg->block_size - 8 : pg->block_size;
@@ -1325,6 +1458,7 @@ static CARVE_NOINLINE void free_local_unusual(heap *h, page *pg)
     } else if (pg->in_full && pg->kind == PAGE_SMALL) {
         page_from_full(h, pg);
     }
+    maintain(h); /* a thread that only frees still purges */
 }
 
 static CARVE_NOINLINE void free_remote(segment *seg, page *pg, block *b);
@@ -1459,9 +1593,11 @@ static bool grow_large_in_place(void *p, size_t size)
     if (s + n > SLICES) return false;
     uint64_t more = ((((uint64_t)1 << (n - pg->slices)) - 1) << (s + pg->slices));
     if ((seg->free_mask & more) != more) return false;
+    seg_lock(seg);
     seg->free_mask &= ~more;
-    seg->dirty_mask &= ~more;
+    __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~more, RELAXED);
     seg->aged_mask &= ~more;
+    seg_unlock(seg);
     for (unsigned i = s + pg->slices; i < s + n; i++) {
         seg->slice_head[i] = (uint8_t)s;
         seg->pages[i].kind = PAGE_TAIL;
@@ -1533,6 +1669,26 @@ extern __typeof(carve_posix_memalign) cm_posix_memalign
 extern __typeof(carve_usable_size) cm_usable_size __attribute__((alias("carve_usable_size")));
 
 /* ---- trim, stats, check ---------------------------------------------------------------------- */
+/* Give back what h holds: collect the remote frees into full pages, release every empty page
+ * (also the one a small class keeps), unmap the empty segments and decommit the free slices. */
+static bool heap_trim(heap *h)
+{
+    heap_collect_full(h);
+    for (unsigned c = 0; c < NCLASS; c++) {
+        page *pg = h->queue[c].first;
+        while (pg != NULL) {
+            page *after = pg->next;
+            page_collect_all(pg);
+            if (pg->used == 0) page_release(h, pg, false);
+            pg = after;
+        }
+    }
+    return heap_purge_all(h);
+}
+
+/* The calling thread's heap is trimmed at once; the other live threads' free slices are
+ * decommitted by a forced sweep (under their segments' locks), and each of those threads trims
+ * its own heap (pages only it may touch) at its next slow path, told by trim_epoch. */
 bool carve_trim(void)
 {
     int saved = errno;
@@ -1540,24 +1696,13 @@ bool carve_trim(void)
     heap *h = tls_heap;
     if (h == &empty_heap) h = heap_acquire();
     if (tool_mode) VALGRIND_DISABLE_ERROR_REPORTING; /* it walks free lists */
+    unsigned epoch = __atomic_add_fetch(&trim_epoch, 1, RELAXED);
     if (h != NULL) {
         while (reclaim_one(h) != NULL) { /* adopt what exited threads left, to sort it out */ }
-        heap_collect_full(h);
-        for (unsigned c = 0; c < NCLASS; c++) {
-            page *pg = h->queue[c].first;
-            while (pg != NULL) {
-                page *after = pg->next;
-                page_collect_all(pg);
-                if (pg->used == 0) page_release(h, pg, false);
-                pg = after;
-            }
-        }
-        any |= heap_purge(h, true);
+        h->trim_seen = epoch;
+        any |= heap_trim(h);
     }
-    pthread_mutex_lock(&huge_lock);
-    any |= huge_cached_bytes != 0;
-    huge_expire(0, true);
-    pthread_mutex_unlock(&huge_lock);
+    any |= sweep(now_ns(), true);
     if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
     errno = saved;
     return any;
@@ -1583,16 +1728,20 @@ void carve_stats_get(carve_stats *out)
     size_t live_blocks = 0, live_bytes = 0, free_blocks = 0, largest_free = 0;
     pthread_mutex_lock(&segs_lock);
     for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) {
-        if (seg->kind != SEG_NORMAL) {
-            if (seg->kind == SEG_HUGE) {
+        uint32_t seg_kind = __atomic_load_n(&seg->kind, RELAXED);
+        if (seg_kind != SEG_NORMAL) {
+            if (seg_kind == SEG_HUGE) {
                 live_blocks++;
                 live_bytes += huge_usable(seg);
             }
             continue;
         }
+        seg_lock(seg);
+        uint64_t free_mask = seg->free_mask;
+        seg_unlock(seg);
         for (unsigned sl = 1; sl < SLICES; sl++) {
             const page *pg = &seg->pages[sl];
-            if (seg->slice_head[sl] != sl || (seg->free_mask >> sl & 1)) continue;
+            if (seg->slice_head[sl] != sl || (free_mask >> sl & 1)) continue;
             uint8_t kind = __atomic_load_n(&pg->kind, RELAXED);
             uint32_t used = __atomic_load_n(&pg->used, RELAXED);
             uint32_t cap = __atomic_load_n(&pg->capacity, RELAXED), bs = pg->block_size;
