@@ -169,8 +169,9 @@ static __thread bool acquiring __attribute__((tls_model("initial-exec")));
  * 3..254 the chunk d - 2 after it, 255 at least 253 after it (step back and look again). */
 static uint8_t chunk_map[(size_t)1 << (ADDR_BITS - SEG_SHIFT)];
 
-static int init_state;       /* 0 none, 1 running, 2 done */
-static int key_state;        /* 0 none, 1 creating, 2 ready */
+static int init_state;       /* cm_once_begin: 0 none, pid running, INIT_DONE */
+static int key_state;        /* cm_once_begin: 0 none, pid creating, KEY_READY or KEY_FAILED */
+enum { INIT_DONE = -1, KEY_READY = -2, KEY_FAILED = -3 };
 static pthread_key_t heap_key;
 static uintptr_t list_key, mark_key, canary_key;
 static bool slow_mode, secure_mode, tool_mode;
@@ -289,7 +290,7 @@ typedef enum fault { F_DOUBLE, F_FOREIGN, F_INSIDE, F_MISALIGNED, F_CANARY } fau
  * the policy is warn or ignore: the caller then ignores the call. */
 static CARVE_NOINLINE void report(fault f, const char *op, const void *p, size_t bs)
 {
-    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE) global_init();
     if (on_error == CARVE_ON_ERROR_IGNORE) return;
     int saved = errno;
     switch (f) {
@@ -374,12 +375,7 @@ static void heap_exit(void *arg);
 
 static void global_init(void)
 {
-    int expected = 0;
-    if (!__atomic_compare_exchange_n(&init_state, &expected, 1, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) { /* another thread inits */ }
-        return;
-    }
+    if (!cm_once_begin(&init_state)) return;
     cm_options_init();
     uintptr_t keys[3] = {0, 0, 0};
     if (getrandom(keys, sizeof keys, GRND_NONBLOCK) != (ssize_t)sizeof keys) {
@@ -396,32 +392,25 @@ static void global_init(void)
     canary_key = keys[2];
     purge_delay_ns = (uint64_t)cm_option_values[CARVE_OPTION_PURGE_DELAY_MS] * 1000000u;
     on_error = (int)cm_option_values[CARVE_OPTION_ON_ERROR];
-    __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
 }
 
 /* Key creation and atfork registration may allocate, so they run once the calling thread has a
  * heap (a nested malloc then takes the ordinary path). */
 static void register_thread_hooks(heap *h)
 {
-    int st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
-    if (st == 0 && __atomic_compare_exchange_n(&key_state, &st, 1, false, __ATOMIC_ACQ_REL,
-                                               __ATOMIC_ACQUIRE)) {
+    /* When another thread is creating the key (it holds no carve lock), cm_once_begin waits for
+     * it, or this heap would never reach heap_exit and its pages, with every remote free into
+     * them, would be stranded when the thread ends. */
+    if (cm_once_begin(&key_state)) {
         if (pthread_key_create(&heap_key, heap_exit) == 0) {
             pthread_atfork(fork_prepare, fork_parent, fork_child);
-            __atomic_store_n(&key_state, 2, __ATOMIC_RELEASE);
-        } else {
-            __atomic_store_n(&key_state, 3, __ATOMIC_RELEASE); /* heaps are then never abandoned */
+            __atomic_store_n(&key_state, KEY_READY, __ATOMIC_RELEASE);
+        } else { /* heaps are then never abandoned */
+            __atomic_store_n(&key_state, KEY_FAILED, __ATOMIC_RELEASE);
         }
-        st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
     }
-    /* Another thread is creating the key (it holds no carve lock): wait for it, or this heap
-     * would never reach heap_exit and its pages, with every remote free into them, would be
-     * stranded when the thread ends. */
-    while (st == 1) {
-        sched_yield();
-        st = __atomic_load_n(&key_state, __ATOMIC_ACQUIRE);
-    }
-    if (st == 2) pthread_setspecific(heap_key, h);
+    if (__atomic_load_n(&key_state, __ATOMIC_ACQUIRE) == KEY_READY) pthread_setspecific(heap_key, h);
 }
 
 /* The calling thread's heap, made on first use. NULL only when no memory is left. */
@@ -429,7 +418,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
 {
     if (acquiring) return NULL;
     acquiring = true;
-    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) global_init();
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE) global_init();
     pthread_mutex_lock(&heaps_lock);
     heap *h = heap_pool;
     if (h != NULL) {

@@ -3,8 +3,8 @@
  *
  * One table (opt_table) drives three things: the parsing of the CARVE_* environment variables
  * (once, at the first allocation), carve_option_get / carve_option_describe, and the options
- * table in docs/malloc.md (tests/unit/malloc_options_test.c regenerates it from this table and
- * compares). Parsing only calls getenv: no allocation, safe while libc starts up. A value that
+ * table in docs/malloc.md (the test docs_table_matches_the_option_table in
+ * tests/unit/malloc_test.c builds each row from this table and finds it in the docs). Parsing only calls getenv: no allocation, safe while libc starts up. A value that
  * does not parse prints one warning through carve_output and keeps the default.
  */
 #include "malloc/malloc_internal.h"
@@ -32,7 +32,7 @@ static const opt_def opt_table[CARVE_OPTION_COUNT] = {
 };
 
 long cm_option_values[CARVE_OPTION_COUNT];
-static int options_state; /* 0 none, 1 parsing, 2 done */
+static int options_state; /* cm_once_begin: 0 none, pid parsing, -1 done */
 
 static bool parse_value(const opt_def *d, const char *s, long *out)
 {
@@ -58,12 +58,7 @@ static bool parse_value(const opt_def *d, const char *s, long *out)
 
 void cm_options_init(void)
 {
-    int expected = 0;
-    if (!__atomic_compare_exchange_n(&options_state, &expected, 1, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&options_state, __ATOMIC_ACQUIRE) != 2) { /* another thread */ }
-        return;
-    }
+    if (!cm_once_begin(&options_state)) return;
     for (int i = 0; i < CARVE_OPTION_COUNT; i++) {
         const opt_def *d = &opt_table[i];
         long v = d->def;
@@ -75,7 +70,7 @@ void cm_options_init(void)
         }
         cm_option_values[i] = v;
     }
-    __atomic_store_n(&options_state, 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&options_state, -1, __ATOMIC_RELEASE);
     if (cm_option_values[CARVE_OPTION_VERBOSE]) {
         char line[256];
         size_t n = (size_t)snprintf(line, sizeof line, "carve: options:");

@@ -4,8 +4,8 @@
  *
  * Errors are errno-style: a function that fails returns NULL (or -1) and leaves errno set
  * (ENOMEM for an injected failure). None of them allocate, print, or take a lock.
- * Thread safety: all are safe from any thread. carve_os_fail_after and carve_os_set_ops are
- * for tests; call them while no other thread is allocating.
+ * Thread safety: all are safe from any thread. carve_os_fail_after is for tests; it may be
+ * called while other threads allocate (they then fail too).
  */
 #ifndef CARVE_OS_H
 #define CARVE_OS_H
