@@ -21,6 +21,10 @@ size_t carve_os_page_size(void);
 void *carve_os_map(size_t bytes, size_t align);
 /* Give back a mapping, or part of one, taken with carve_os_map. 0, or -1 and errno. */
 int carve_os_unmap(void *p, size_t bytes);
+/* Move the pages of [p, p + bytes) (a mapping or the head of one) to dst, the start of a mapping
+ * of at least bytes taken with carve_os_map: their content moves with them, without a copy or a
+ * page fault (mremap), and [p, p + bytes) is unmapped. 0, or -1 and errno (nothing moved). */
+int carve_os_move(void *p, size_t bytes, void *dst);
 /* Return the pages' memory to the OS but keep the range mapped; it reads as zero afterwards.
  * p and bytes are page-aligned. 0, or -1 and errno. */
 int carve_os_decommit(void *p, size_t bytes);

@@ -416,6 +416,31 @@ START_TEST(huge_cache_fits_best_and_evicts_oldest)
 }
 END_TEST
 
+/* A huge request that no cached mapping fits takes the largest smaller one and grows it (its
+ * pages move, without a copy, to the head of a fresh mapping): the mapped total grows by the
+ * difference only, the block is whole, and calloc still zeroes what the old block had written. */
+START_TEST(huge_cache_grows_a_smaller_mapping)
+{
+    carve_trim();
+    if (carve_option_get(CARVE_OPTION_SECURE)) return; /* secure mode keeps its guard pages */
+    size_t small = (size_t)3 << 20, big = (size_t)7 << 20;
+    unsigned char *a = carve_malloc(small);
+    ck_assert_ptr_nonnull(a);
+    memset(a, 0xab, small);
+    carve_free(a);
+    size_t cached = carve_os_mapped_bytes();
+    unsigned char *b = carve_calloc(1, big);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_lt(carve_os_mapped_bytes(), cached + big); /* the 3 MiB were reused */
+    ck_assert_uint_ge(carve_usable_size(b), big);
+    for (size_t i = 0; i < big; i += 4096) ck_assert_uint_eq(b[i], 0);
+    ck_assert_uint_eq(b[big - 1], 0);
+    memset(b, 0xcd, big);
+    carve_free(b);
+    carve_trim();
+}
+END_TEST
+
 START_TEST(stats_follow_the_blocks)
 {
     carve_stats st;
@@ -558,6 +583,7 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks);
     tcase_add_test(tc, large_blocks_are_cached);
     tcase_add_test(tc, huge_cache_fits_best_and_evicts_oldest);
+    tcase_add_test(tc, huge_cache_grows_a_smaller_mapping);
     tcase_add_test(tc, stats_follow_the_blocks);
     tcase_add_test(tc, options_have_defaults_and_descriptions);
     tcase_add_test(tc, docs_table_matches_the_option_table);
