@@ -1545,8 +1545,18 @@ out:
     if (tool_mode) VALGRIND_ENABLE_ERROR_REPORTING;
 }
 
-/* The fast path: a block of a small page in a segment (chunk map 1). Slice 0 (the header) has a
- * PAGE_FREE descriptor, so pointers into it fail the kind test. */
+/* The page descriptor of a pointer into segment seg: its own slice's, or, for a slice inside a
+ * page of several slices (PAGE_TAIL), its page's first. */
+CARVE_INLINE page *fast_page(segment *seg, uintptr_t a)
+{
+    unsigned slice = (unsigned)(a >> SLICE_SHIFT) & (SLICES - 1);
+    page *pg = &seg->pages[slice];
+    if (CARVE_UNLIKELY(pg->kind == PAGE_TAIL)) pg = &seg->pages[seg->slice_head[slice]];
+    return pg;
+}
+
+/* The fast path: a block of a small page, or a large block, in a segment (chunk map 1). Slice 0
+ * (the header) has a PAGE_FREE descriptor, so pointers into it fail the kind test. */
 void carve_free(void *p)
 {
     uintptr_t a = (uintptr_t)p;
@@ -1556,11 +1566,16 @@ void carve_free(void *p)
         return;
     }
     segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
-    page *pg = &seg->pages[(a >> SLICE_SHIFT) & (SLICES - 1)]; /* a tail fails the kind test */
+    page *pg = fast_page(seg, a);
     uintptr_t off = a - (uintptr_t)pg->area;
     block *b = p;
+    if (CARVE_UNLIKELY(pg->kind == PAGE_LARGE)) { /* the block's start, not freed: free it */
+        if (off == pg->offset && b->mark != mark_of(b)) free_block(tls_heap, seg, pg, b);
+        else free_slow(p);
+        return;
+    }
     /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
-     * magic (off < 64 KiB here: the first slice of its page; see docs/malloc.md). */
+     * magic (off < 1 MiB, the largest page; see docs/malloc.md). */
     uint64_t magic = pg->magic;
     if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL) ||
         CARVE_UNLIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic) ||
@@ -1637,10 +1652,34 @@ static bool grow_large_in_place(void *p, size_t size)
     return true;
 }
 
+/* The usable size of p when the free fast path's checks pass (a live block at a block start of a
+ * small page, or the block of a large page, in a segment), else 0: the caller then takes the
+ * checked path. */
+static inline size_t fast_usable(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if ((a >> ADDR_BITS) != 0 || __atomic_load_n(&chunk_map[a >> SEG_SHIFT], RELAXED) != 1 ||
+        slow_mode)
+        return 0;
+    segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
+    const page *pg = fast_page(seg, a);
+    uintptr_t off = a - (uintptr_t)pg->area;
+    const block *b = p;
+    if (pg->kind == PAGE_LARGE) /* the block's start, not freed */
+        return off == pg->offset && b->mark != mark_of(b) ? pg->block_size - pg->offset : 0;
+    uint64_t magic = pg->magic;
+    if (pg->kind != PAGE_SMALL || ((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic ||
+        off >= __atomic_load_n(&pg->offset, RELAXED) || b->mark == mark_of(b))
+        return 0;
+    return pg->block_size;
+}
+
 void *carve_realloc(void *p, size_t size)
 {
     if (p == NULL) return carve_malloc(size);
-    size_t asked = 0, old = checked_usable(p, "realloc", &asked);
+    size_t fast = fast_usable(p);
+    if (fast != 0 && size != 0 && size <= fast && (size >= fast / 2 || fast <= 1024)) return p;
+    size_t asked = 0, old = fast != 0 ? fast : checked_usable(p, "realloc", &asked);
     if (old == 0) { /* reported; the policy let us go on */
         errno = EINVAL;
         return NULL;
