@@ -1555,8 +1555,37 @@ CARVE_INLINE page *fast_page(segment *seg, uintptr_t a)
     return pg;
 }
 
-/* The fast path: a block of a small page, or a large block, in a segment (chunk map 1). Slice 0
- * (the header) has a PAGE_FREE descriptor, so pointers into it fail the kind test. */
+/* The checks of free's fast path on p, a block of pg (a small page): a block start among the
+ * carved blocks, not marked freed. */
+CARVE_INLINE bool small_block_ok(const page *pg, uintptr_t off, const block *b)
+{
+    /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
+     * magic (off < 1 MiB, the largest page; see docs/malloc.md). */
+    uint64_t magic = pg->magic;
+    return CARVE_LIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) < magic) &&
+           CARVE_LIKELY(off < __atomic_load_n(&pg->offset, RELAXED)) &&
+           CARVE_LIKELY(b->mark != mark_of(b));
+}
+
+/* free's second chance: p is in a slice whose own descriptor is not a small page's: a later
+ * slice of a page of several slices (PAGE_TAIL: its first slice's descriptor decides), a large
+ * block, or anything else (the slow path reports it). Kept out of line so that the fast path
+ * stays as short as it was. */
+static CARVE_NOINLINE void free_other(void *p, segment *seg)
+{
+    uintptr_t a = (uintptr_t)p;
+    page *pg = fast_page(seg, a);
+    uintptr_t off = a - (uintptr_t)pg->area;
+    block *b = p;
+    if (pg->kind == PAGE_LARGE ? off == pg->offset && b->mark != mark_of(b)
+                               : pg->kind == PAGE_SMALL && small_block_ok(pg, off, b))
+        free_block(tls_heap, seg, pg, b);
+    else
+        free_slow(p);
+}
+
+/* The fast path: a block of a small page in a segment (chunk map 1), in its page's first slice.
+ * Slice 0 (the header) has a PAGE_FREE descriptor, so pointers into it fail the kind test. */
 void carve_free(void *p)
 {
     uintptr_t a = (uintptr_t)p;
@@ -1566,21 +1595,14 @@ void carve_free(void *p)
         return;
     }
     segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
-    page *pg = fast_page(seg, a);
-    uintptr_t off = a - (uintptr_t)pg->area;
-    block *b = p;
-    if (CARVE_UNLIKELY(pg->kind == PAGE_LARGE)) { /* the block's start, not freed: free it */
-        if (off == pg->offset && b->mark != mark_of(b)) free_block(tls_heap, seg, pg, b);
-        else free_slow(p);
+    page *pg = &seg->pages[(a >> SLICE_SHIFT) & (SLICES - 1)];
+    if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL)) {
+        free_other(p, seg);
         return;
     }
-    /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
-     * magic (off < 1 MiB, the largest page; see docs/malloc.md). */
-    uint64_t magic = pg->magic;
-    if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL) ||
-        CARVE_UNLIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic) ||
-        CARVE_UNLIKELY(off >= __atomic_load_n(&pg->offset, RELAXED)) ||
-        CARVE_UNLIKELY(b->mark == mark_of(b))) {
+    uintptr_t off = a - (uintptr_t)pg->area;
+    block *b = p;
+    if (CARVE_UNLIKELY(!small_block_ok(pg, off, b))) {
         free_slow(p);
         return;
     }
@@ -1667,11 +1689,7 @@ static inline size_t fast_usable(const void *p)
     const block *b = p;
     if (pg->kind == PAGE_LARGE) /* the block's start, not freed */
         return off == pg->offset && b->mark != mark_of(b) ? pg->block_size - pg->offset : 0;
-    uint64_t magic = pg->magic;
-    if (pg->kind != PAGE_SMALL || ((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) >= magic ||
-        off >= __atomic_load_n(&pg->offset, RELAXED) || b->mark == mark_of(b))
-        return 0;
-    return pg->block_size;
+    return pg->kind == PAGE_SMALL && small_block_ok(pg, off, b) ? pg->block_size : 0;
 }
 
 void *carve_realloc(void *p, size_t size)
