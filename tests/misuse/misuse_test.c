@@ -99,44 +99,33 @@ START_TEST(double_free_aborts)
 }
 END_TEST
 
+/* A double free of a block whose size the program announced. */
+static const char double_free_msg[] = "carve: double free of %1$s (block of %2$s bytes)\n";
+
 START_TEST(double_free_of_a_large_block_aborts)
 {
-    expect("double_free_large", NULL, NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_large", NULL, NULL, ABORTS, double_free_msg);
 }
 END_TEST
 
 /* The blocks whose first free gives their memory back: a large block's span returns to its
  * segment, the lone block of a page of 2 KiB blocks empties the page, and a huge block is
  * unmapped at once when the purge delay is 0. The second free must still be named a double free. */
-START_TEST(double_free_of_a_released_span_aborts)
-{
-    expect("double_free_span", NULL, NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-    expect("double_free_span", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-    expect("double_free_span", "CARVE_SECURE=1", NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-}
-END_TEST
+static const struct { const char *prog, *env1, *env2; enum outcome how; } released[] = {
+    {"double_free_span", NULL, NULL, ABORTS},
+    {"double_free_span", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_span", "CARVE_SECURE=1", NULL, ABORTS},
+    {"double_free_lone", NULL, NULL, ABORTS},
+    {"double_free_lone", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_lone", "CARVE_ON_ERROR=warn", NULL, CONTINUES},
+    {"double_free_large", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_large", "CARVE_PURGE_DELAY_MS=0", "CARVE_SECURE=1", ABORTS},
+};
 
-START_TEST(double_free_of_the_lone_block_of_a_page_aborts)
+START_TEST(double_free_of_released_memory_is_named)
 {
-    expect("double_free_lone", NULL, NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-    expect("double_free_lone", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-    expect("double_free_lone", "CARVE_ON_ERROR=warn", NULL, CONTINUES,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-}
-END_TEST
-
-START_TEST(double_free_of_an_unmapped_huge_block_aborts)
-{
-    expect("double_free_large", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
-    expect("double_free_large", "CARVE_PURGE_DELAY_MS=0", "CARVE_SECURE=1", ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect(released[_i].prog, released[_i].env1, released[_i].env2, released[_i].how,
+           double_free_msg);
 }
 END_TEST
 
@@ -286,9 +275,8 @@ static Suite *misuse_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, double_free_aborts);
     tcase_add_test(tc, double_free_of_a_large_block_aborts);
-    tcase_add_test(tc, double_free_of_a_released_span_aborts);
-    tcase_add_test(tc, double_free_of_the_lone_block_of_a_page_aborts);
-    tcase_add_test(tc, double_free_of_an_unmapped_huge_block_aborts);
+    tcase_add_loop_test(tc, double_free_of_released_memory_is_named, 0,
+                        (int)(sizeof released / sizeof released[0]));
     tcase_add_test(tc, double_free_after_a_remote_free_aborts);
     tcase_add_test(tc, free_of_a_stack_pointer_aborts);
     tcase_add_test(tc, free_of_a_global_aborts);
