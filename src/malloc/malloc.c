@@ -33,12 +33,17 @@
  *     large pages always sit in `full`.
  *   - heap.current[c] is queue[c]'s head, or the static empty page (never NULL).
  *   - a segment is owned by one heap (seg.heap) or is on the abandoned list (seg.heap 0).
+ *   - a segment's free_mask, dirty_mask, aged_mask and purge_at change only under its spin
+ *     lock (seg.lock): the owner claims and releases slices under it, a sweep (any thread, see
+ *     sweep) decommits free slices under it. The fast paths never take it.
+ *   - sweep_at <= the purge deadline of every segment and of every cached huge block (0: none).
  *
  * Bounds: malloc/free of a small block is O(1) with no atomic read-modify-write when the block
  * is the calling thread's; a remote free is one CAS. Page refills walk at most the pages of one
  * class queue and the full queue when other threads freed into it. Memory: at most 1/8 of a page
- * is lost to rounding in a small class (4 classes per doubling); empty pages are decommitted
- * after CARVE_PURGE_DELAY_MS.
+ * is lost to rounding in a small class (4 classes per doubling); free slices are decommitted one
+ * to two CARVE_PURGE_DELAY_MS after their release by whichever thread next passes sweep_at in a
+ * slow path (there is no background thread).
  */
 #include "malloc/malloc_internal.h"
 #include "os/os.h"
