@@ -36,7 +36,8 @@
  *   - a segment's free_mask, dirty_mask, aged_mask and purge_at change only under its spin
  *     lock (seg.lock): the owner claims and releases slices under it, a sweep (any thread, see
  *     sweep) decommits free slices under it. The fast paths never take it.
- *   - sweep_at <= the purge deadline of every segment and of every cached huge block (0: none).
+ *   - outside a running sweep, 0 < sweep_at <= the purge deadline of every segment and cached
+ *     huge block that has one (sweep_at 0: none has).
  *
  * Bounds: malloc/free of a small block is O(1) with no atomic read-modify-write when the block
  * is the calling thread's; a remote free is one CAS. Page refills walk at most the pages of one
