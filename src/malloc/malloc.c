@@ -36,8 +36,9 @@
  *   - a segment's free_mask, dirty_mask, aged_mask and purge_at change only under its spin
  *     lock (seg.lock): the owner claims and releases slices under it, a sweep (any thread, see
  *     sweep) decommits free slices under it. The fast paths never take it.
- *   - outside a running sweep, 0 < sweep_at <= the purge deadline of every segment and cached
- *     huge block that has one (sweep_at 0: none has).
+ *   - outside a running sweep, sweep_at is never later than the purge deadline of any segment
+ *     or cached huge block, and 0 only when none has one (it may be early: a sweep then finds
+ *     nothing due and sets the next deadline).
  *
  * Bounds: malloc/free of a small block is O(1) with no atomic read-modify-write when the block
  * is the calling thread's; a remote free is one CAS. Page refills walk at most the pages of one
