@@ -8,8 +8,9 @@ add_test(NAME malloc.secure COMMAND test_unit_malloc)
 set_tests_properties(malloc.secure PROPERTIES ENVIRONMENT "CARVE_SECURE=1;CK_DEFAULT_TIMEOUT=300" TIMEOUT 300)
 
 # tests/misuse/: one program per misuse, run by misuse_test.c as child processes.
-set(CARVE_MISUSE_PROGRAMS double_free double_free_large double_free_remote free_stack free_global
-    free_inside free_misaligned realloc_freed canary guard_page bad_option)
+set(CARVE_MISUSE_PROGRAMS double_free double_free_large double_free_span double_free_lone
+    double_free_remote free_stack free_global free_inside free_misaligned realloc_freed canary
+    guard_page guard_huge bad_option report_exit)
 carve_add_test(NAME malloc.misuse SOURCES ${PROJECT_SOURCE_DIR}/tests/misuse/misuse_test.c TIMEOUT 120)
 target_compile_definitions(test_malloc_misuse PRIVATE CARVE_MISUSE_DIR="${CARVE_TEST_DIR}")
 foreach(prog ${CARVE_MISUSE_PROGRAMS})

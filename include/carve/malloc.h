@@ -58,19 +58,23 @@ CARVE_API size_t carve_usable_size(const void *p);
 /* A snapshot over all threads: capacity = bytes mapped from the OS for blocks (segments and
  * large mappings, including those cached or decommitted), used = bytes in live blocks (their
  * block sizes), free = capacity - used, requested = used (carve does not store the requested
- * size), peak_requested = the highest used seen by a carve_stats_get call,
+ * size), peak_requested = the highest used seen by a carve_stats_get call (a sampled mark,
+ * not a true high-water mark: keeping one would cost every malloc and free a shared counter),
  * allocs/frees/failed = calls. Writes nothing if out was not prepared by carve_stats_init.
  * O(threads + segments). Counters of other threads are read without stopping them, so the
  * snapshot is approximate while they run. */
 CARVE_API void   carve_stats_get(carve_stats *out);
 /* Print the snapshot and the options as an aligned table or as one JSON object. out NULL:
- * through carve_output (never allocates); otherwise to the stdio stream. */
+ * through carve_output (never allocates); otherwise to the stdio stream. O(threads + segments),
+ * as carve_stats_get. */
 CARVE_API void   carve_stats_print(FILE *out, bool json);
 
 /* Return memory to the OS now: the calling thread adopts the segments of exited threads,
- * collects the blocks other threads freed into its pages, decommits every empty page, unmaps
- * its empty segments and the cached large mappings. Returns true when anything was given back.
- * O(pages of the calling thread + blocks to collect). (malloc_trim calls this.) */
+ * collects the blocks other threads freed into its pages, releases every empty page and unmaps
+ * its empty segments; then the free slices of every segment of every thread are decommitted
+ * (under each segment's lock) and the cached large mappings unmapped. Every other live thread
+ * also trims its own pages at its next slow path. Returns true when anything was given back.
+ * O(pages of the calling thread + blocks to collect + all segments). (malloc_trim calls this.) */
 CARVE_API bool   carve_trim(void);
 
 /* Check the calling thread's heap: every page's counts and lists, every free block's marker.
@@ -102,7 +106,8 @@ enum { CARVE_ON_ERROR_ABORT = 0, CARVE_ON_ERROR_WARN = 1, CARVE_ON_ERROR_IGNORE 
  * Reading it first initialises carve's options from the environment. O(1). */
 CARVE_API long carve_option_get(carve_option opt);
 
-/* A description of option opt for documentation: NULL for an unknown option. */
+/* A description of option opt for documentation: NULL for an unknown option. O(1); the strings
+ * are static. */
 typedef struct carve_option_info {
     const char *name;        /* environment variable, e.g. "CARVE_STATS" */
     const char *values;      /* accepted values, e.g. "0|1"              */

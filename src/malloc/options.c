@@ -3,8 +3,8 @@
  *
  * One table (opt_table) drives three things: the parsing of the CARVE_* environment variables
  * (once, at the first allocation), carve_option_get / carve_option_describe, and the options
- * table in docs/malloc.md (tests/unit/malloc_options_test.c regenerates it from this table and
- * compares). Parsing only calls getenv: no allocation, safe while libc starts up. A value that
+ * table in docs/malloc.md (the test docs_table_matches_the_option_table in
+ * tests/unit/malloc_test.c builds each row from this table and finds it in the docs). Parsing only calls getenv: no allocation, safe while libc starts up. A value that
  * does not parse prints one warning through carve_output and keeps the default.
  */
 #include "malloc/malloc_internal.h"
@@ -26,13 +26,13 @@ static const opt_def opt_table[CARVE_OPTION_COUNT] = {
     [CARVE_OPTION_STATS_JSON] = {{"CARVE_STATS_JSON", "0, 1", "0", "Print statistics as one JSON object at exit."}, 0, 0, 1, NULL},
     [CARVE_OPTION_VERBOSE] = {{"CARVE_VERBOSE", "0, 1", "0", "Report the options in effect at start-up and every failed OS mapping."}, 0, 0, 1, NULL},
     [CARVE_OPTION_PURGE_DELAY_MS] = {{"CARVE_PURGE_DELAY_MS", "0..60000", "100", "Milliseconds between purge ticks: free memory is returned to the OS one to two delays after it was freed (0: at once); cached large mappings are unmapped after one delay, empty segments after four."}, 100, 0, 60000, NULL},
-    [CARVE_OPTION_SECURE] = {{"CARVE_SECURE", "0, 1", "0", "Encoded free lists, a guard page at the end of every span, and a canary after each small block, checked on free."}, 0, 0, 1, NULL},
+    [CARVE_OPTION_SECURE] = {{"CARVE_SECURE", "0, 1", "0", "Encoded free lists, a guard page at the end of every span and huge mapping, and a canary after each small block, checked on free."}, 0, 0, 1, NULL},
     [CARVE_OPTION_VALGRIND] = {{"CARVE_VALGRIND", "0, 1", "1", "Under Valgrind, describe every block to memcheck (client requests); 0 keeps the fast paths, e.g. for callgrind counts."}, 1, 0, 1, NULL},
     [CARVE_OPTION_ON_ERROR] = {{"CARVE_ON_ERROR", "abort, warn, ignore", "abort", "What a detected misuse does after its one-line report (ignore: no report)."}, 0, 0, 2, on_error_words},
 };
 
 long cm_option_values[CARVE_OPTION_COUNT];
-static int options_state; /* 0 none, 1 parsing, 2 done */
+static int options_state; /* cm_once_begin: 0 none, pid parsing, -1 done */
 
 static bool parse_value(const opt_def *d, const char *s, long *out)
 {
@@ -58,12 +58,7 @@ static bool parse_value(const opt_def *d, const char *s, long *out)
 
 void cm_options_init(void)
 {
-    int expected = 0;
-    if (!__atomic_compare_exchange_n(&options_state, &expected, 1, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&options_state, __ATOMIC_ACQUIRE) != 2) { /* another thread */ }
-        return;
-    }
+    if (!cm_once_begin(&options_state)) return;
     for (int i = 0; i < CARVE_OPTION_COUNT; i++) {
         const opt_def *d = &opt_table[i];
         long v = d->def;
@@ -75,7 +70,7 @@ void cm_options_init(void)
         }
         cm_option_values[i] = v;
     }
-    __atomic_store_n(&options_state, 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&options_state, -1, __ATOMIC_RELEASE);
     if (cm_option_values[CARVE_OPTION_VERBOSE]) {
         char line[256];
         size_t n = (size_t)snprintf(line, sizeof line, "carve: options:");

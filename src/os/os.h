@@ -4,8 +4,8 @@
  *
  * Errors are errno-style: a function that fails returns NULL (or -1) and leaves errno set
  * (ENOMEM for an injected failure). None of them allocate, print, or take a lock.
- * Thread safety: all are safe from any thread. carve_os_fail_after and carve_os_set_ops are
- * for tests; call them while no other thread is allocating.
+ * Thread safety: all are safe from any thread. carve_os_fail_after is for tests; it may be
+ * called while other threads allocate (they then fail too).
  */
 #ifndef CARVE_OS_H
 #define CARVE_OS_H
@@ -21,6 +21,10 @@ size_t carve_os_page_size(void);
 void *carve_os_map(size_t bytes, size_t align);
 /* Give back a mapping, or part of one, taken with carve_os_map. 0, or -1 and errno. */
 int carve_os_unmap(void *p, size_t bytes);
+/* Move the pages of [p, p + bytes) (a mapping or the head of one) to dst, the start of a mapping
+ * of at least bytes taken with carve_os_map: their content moves with them, without a copy or a
+ * page fault (mremap), and [p, p + bytes) is unmapped. 0, or -1 and errno (nothing moved). */
+int carve_os_move(void *p, size_t bytes, void *dst);
 /* Return the pages' memory to the OS but keep the range mapped; it reads as zero afterwards.
  * p and bytes are page-aligned. 0, or -1 and errno. */
 int carve_os_decommit(void *p, size_t bytes);

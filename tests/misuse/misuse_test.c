@@ -99,10 +99,33 @@ START_TEST(double_free_aborts)
 }
 END_TEST
 
+/* A double free of a block whose size the program announced. */
+static const char double_free_msg[] = "carve: double free of %1$s (block of %2$s bytes)\n";
+
 START_TEST(double_free_of_a_large_block_aborts)
 {
-    expect("double_free_large", NULL, NULL, ABORTS,
-           "carve: double free of %1$s (block of %2$s bytes)\n");
+    expect("double_free_large", NULL, NULL, ABORTS, double_free_msg);
+}
+END_TEST
+
+/* The blocks whose first free gives their memory back: a large block's span returns to its
+ * segment, the lone block of a page of 2 KiB blocks empties the page, and a huge block is
+ * unmapped at once when the purge delay is 0. The second free must still be named a double free. */
+static const struct { const char *prog, *env1, *env2; enum outcome how; } released[] = {
+    {"double_free_span", NULL, NULL, ABORTS},
+    {"double_free_span", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_span", "CARVE_SECURE=1", NULL, ABORTS},
+    {"double_free_lone", NULL, NULL, ABORTS},
+    {"double_free_lone", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_lone", "CARVE_ON_ERROR=warn", NULL, CONTINUES},
+    {"double_free_large", "CARVE_PURGE_DELAY_MS=0", NULL, ABORTS},
+    {"double_free_large", "CARVE_PURGE_DELAY_MS=0", "CARVE_SECURE=1", ABORTS},
+};
+
+START_TEST(double_free_of_released_memory_is_named)
+{
+    expect(released[_i].prog, released[_i].env1, released[_i].env2, released[_i].how,
+           double_free_msg);
 }
 END_TEST
 
@@ -158,6 +181,12 @@ START_TEST(write_past_a_span_hits_the_guard_page_in_secure_mode)
 }
 END_TEST
 
+START_TEST(write_past_a_huge_block_hits_the_guard_page_in_secure_mode)
+{
+    expect("guard_huge", "CARVE_SECURE=1", "ASAN_OPTIONS=handle_segv=0", SEGFAULTS, "");
+}
+END_TEST
+
 START_TEST(warn_policy_reports_and_goes_on)
 {
     expect("double_free", "CARVE_ON_ERROR=warn", NULL, CONTINUES,
@@ -199,6 +228,46 @@ START_TEST(bad_option_values_warn_once_and_keep_the_default)
 }
 END_TEST
 
+/* CARVE_STATS=1 prints the table at exit: the counters of the program's own calls, and the
+ * options in effect. */
+START_TEST(stats_option_prints_the_table_at_exit)
+{
+    run_result r;
+    run("report_exit", "CARVE_STATS=1", NULL, &r);
+    ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status 0x%x", r.status);
+    ck_assert_msg(strncmp(r.err, "carve malloc statistics\n", 24) == 0, "stderr: %s", r.err);
+    char line[128];
+    const char *want[][2] = {{"allocs", "3"}, {"frees", "1"}, {"failed", "1"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(line, sizeof line, "\n  %-12s %14s\n", want[i][0], want[i][1]);
+        ck_assert_msg(strstr(r.err, line) != NULL, "no '%s' in: %s", line, r.err);
+    }
+    const char *opts[][2] = {{"CARVE_STATS", "1"}, {"CARVE_VERBOSE", "0"}, {"CARVE_PURGE_DELAY_MS", "100"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(line, sizeof line, "\n  %-20s %6s\n", opts[i][0], opts[i][1]);
+        ck_assert_msg(strstr(r.err, line) != NULL, "no '%s' in: %s", line, r.err);
+    }
+    ck_assert_ptr_nonnull(strstr(r.err, "\n  used "));
+    run("report_exit", NULL, NULL, &r);
+    ck_assert_str_eq(r.err, ""); /* and nothing without it */
+}
+END_TEST
+
+/* CARVE_VERBOSE=1: the options line at start-up, then one line per failed OS mapping. */
+START_TEST(verbose_option_reports_options_and_failed_mappings)
+{
+    run_result r;
+    run("report_exit", "CARVE_VERBOSE=1", "CARVE_PURGE_DELAY_MS=250", &r);
+    ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status 0x%x", r.status);
+    char want[512];
+    snprintf(want, sizeof want,
+             "carve: options: CARVE_STATS=0 CARVE_STATS_JSON=0 CARVE_VERBOSE=1 "
+             "CARVE_PURGE_DELAY_MS=250 CARVE_SECURE=0 CARVE_ON_ERROR=0 CARVE_VALGRIND=1\n"
+             "carve: mapping %zu bytes failed (errno 12)\n", ((size_t)10 << 20) + 4096);
+    ck_assert_str_eq(r.err, want);
+}
+END_TEST
+
 static Suite *misuse_suite(void)
 {
     Suite *s = suite_create("malloc_misuse");
@@ -206,6 +275,8 @@ static Suite *misuse_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, double_free_aborts);
     tcase_add_test(tc, double_free_of_a_large_block_aborts);
+    tcase_add_loop_test(tc, double_free_of_released_memory_is_named, 0,
+                        (int)(sizeof released / sizeof released[0]));
     tcase_add_test(tc, double_free_after_a_remote_free_aborts);
     tcase_add_test(tc, free_of_a_stack_pointer_aborts);
     tcase_add_test(tc, free_of_a_global_aborts);
@@ -214,9 +285,12 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, realloc_of_a_freed_block_aborts);
     tcase_add_test(tc, overwritten_canary_aborts_in_secure_mode);
     tcase_add_test(tc, write_past_a_span_hits_the_guard_page_in_secure_mode);
+    tcase_add_test(tc, write_past_a_huge_block_hits_the_guard_page_in_secure_mode);
     tcase_add_test(tc, warn_policy_reports_and_goes_on);
     tcase_add_test(tc, ignore_policy_is_silent);
     tcase_add_test(tc, bad_option_values_warn_once_and_keep_the_default);
+    tcase_add_test(tc, stats_option_prints_the_table_at_exit);
+    tcase_add_test(tc, verbose_option_reports_options_and_failed_mappings);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
  * carve_malloc_check after every step. */
 #include "carve/malloc.h"
 #include "carve_test.h"
+#include "malloc_resident.h"
 #include "os/os.h"
 
 #include <errno.h>
@@ -319,6 +320,48 @@ START_TEST(empty_pages_are_decommitted_after_the_delay)
 }
 END_TEST
 
+/* The purge runs from the free and refill paths too: a thread that frees 32 MiB and then only
+ * allocates and frees one small block (no new page, no large block) still gives the freed pages
+ * back, one to two delays later. The deadline (5 s) is only there to end a failing run. */
+START_TEST(freed_pages_go_back_while_the_thread_only_churns_small_blocks)
+{
+    enum { N = 16384 };
+    static void *p[N];
+    churn_small(1); /* the small class has its page before the big blocks come */
+    for (int i = 0; i < N; i++) {
+        p[i] = carve_malloc(2000);
+        memset(p[i], 1, 2000);
+    }
+    ck_assert_uint_gt(resident_permille(p, N), 900);
+    for (int i = 0; i < N; i++) carve_free(p[i]);
+    double start = now_seconds();
+    unsigned share = 1000;
+    while ((share = resident_permille(p, N)) > 50 && now_seconds() - start < 5) churn_small(1000);
+    ck_assert_msg(share <= 50, "%u per mille still resident after %.1f s", share, now_seconds() - start);
+}
+END_TEST
+
+/* The huge cache expires the same way: freed huge blocks are unmapped a delay after their free
+ * while the thread only churns small blocks. */
+START_TEST(cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks)
+{
+    carve_trim();
+    churn_small(1);
+    void *b[4];
+    for (int i = 0; i < 4; i++) {
+        b[i] = carve_malloc((size_t)3 << 20);
+        ck_assert_ptr_nonnull(b[i]);
+    }
+    for (int i = 0; i < 4; i++) carve_free(b[i]);
+    size_t cached = carve_os_mapped_bytes();
+    double start = now_seconds();
+    while (carve_os_mapped_bytes() + ((size_t)12 << 20) > cached && now_seconds() - start < 5)
+        churn_small(1000);
+    ck_assert_msg(carve_os_mapped_bytes() + ((size_t)12 << 20) <= cached,
+                  "mapped %zu -> %zu", cached, carve_os_mapped_bytes());
+}
+END_TEST
+
 START_TEST(large_blocks_are_cached)
 {
     size_t n = (size_t)8 << 20;
@@ -370,6 +413,31 @@ START_TEST(huge_cache_fits_best_and_evicts_oldest)
     for (int i = 1; i < N; i++) carve_free(blk[i]);
     carve_trim();
     ck_assert_uint_lt(carve_os_mapped_bytes() + ((size_t)16 * (3 << 20)), cached + 1);
+}
+END_TEST
+
+/* A huge request that no cached mapping fits takes the largest smaller one and grows it (its
+ * pages move, without a copy, to the head of a fresh mapping): the mapped total grows by the
+ * difference only, the block is whole, and calloc still zeroes what the old block had written. */
+START_TEST(huge_cache_grows_a_smaller_mapping)
+{
+    carve_trim();
+    if (carve_option_get(CARVE_OPTION_SECURE)) return; /* secure mode keeps its guard pages */
+    size_t small = (size_t)3 << 20, big = (size_t)7 << 20;
+    unsigned char *a = carve_malloc(small);
+    ck_assert_ptr_nonnull(a);
+    memset(a, 0xab, small);
+    carve_free(a);
+    size_t cached = carve_os_mapped_bytes();
+    unsigned char *b = carve_calloc(1, big);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_lt(carve_os_mapped_bytes(), cached + big); /* the 3 MiB were reused */
+    ck_assert_uint_ge(carve_usable_size(b), big);
+    for (size_t i = 0; i < big; i += 4096) ck_assert_uint_eq(b[i], 0);
+    ck_assert_uint_eq(b[big - 1], 0);
+    memset(b, 0xcd, big);
+    carve_free(b);
+    carve_trim();
 }
 END_TEST
 
@@ -511,8 +579,11 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, random_operations_match_shadow_model);
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
+    tcase_add_test(tc, freed_pages_go_back_while_the_thread_only_churns_small_blocks);
+    tcase_add_test(tc, cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks);
     tcase_add_test(tc, large_blocks_are_cached);
     tcase_add_test(tc, huge_cache_fits_best_and_evicts_oldest);
+    tcase_add_test(tc, huge_cache_grows_a_smaller_mapping);
     tcase_add_test(tc, stats_follow_the_blocks);
     tcase_add_test(tc, options_have_defaults_and_descriptions);
     tcase_add_test(tc, docs_table_matches_the_option_table);

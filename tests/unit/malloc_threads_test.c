@@ -7,6 +7,7 @@
  * Scale: CARVE_TEST_SCALE multiplies the operations (make stress). */
 #include "carve/malloc.h"
 #include "carve_test.h"
+#include "malloc_resident.h"
 #include "os/os.h"
 
 #include <pthread.h>
@@ -202,6 +203,91 @@ START_TEST(remote_frees_of_large_blocks_come_back)
 }
 END_TEST
 
+/* A thread that frees a lot and then waits (blocked, no carve call): its free pages must go back
+ * when another thread calls carve_trim, and after a delay while other threads merely work. */
+enum { QUIET_N = 32768 }; /* blocks of 2000 bytes: 64 MiB */
+static void *quiet_blocks[QUIET_N];
+static pthread_mutex_t quiet_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t quiet_cond = PTHREAD_COND_INITIALIZER;
+static int quiet_stage; /* 1: blocks freed, the worker waits; 2: it may go on; 3: it is done */
+static int quiet_bad;
+
+static void quiet_set(int stage)
+{
+    pthread_mutex_lock(&quiet_lock);
+    quiet_stage = stage;
+    pthread_cond_broadcast(&quiet_cond);
+    pthread_mutex_unlock(&quiet_lock);
+}
+
+static void quiet_wait(int stage)
+{
+    pthread_mutex_lock(&quiet_lock);
+    while (quiet_stage < stage) pthread_cond_wait(&quiet_cond, &quiet_lock);
+    pthread_mutex_unlock(&quiet_lock);
+}
+
+static void *quiet_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < QUIET_N; i++) {
+        quiet_blocks[i] = carve_malloc(2000);
+        if (quiet_blocks[i] == NULL) quiet_bad++;
+        else memset(quiet_blocks[i], 1, 2000);
+    }
+    if (quiet_bad == 0 && resident_permille(quiet_blocks, QUIET_N) < 900) quiet_bad++;
+    for (int i = 0; i < QUIET_N; i++) carve_free(quiet_blocks[i]);
+    quiet_set(1);
+    quiet_wait(2);
+    /* the heap works as before (and honours the trim at its next slow path) */
+    for (int i = 0; i < QUIET_N; i++) {
+        unsigned char *p = carve_malloc(2000);
+        if (p == NULL) { quiet_bad++; continue; }
+        memset(p, (unsigned char)i, 2000);
+        quiet_blocks[i] = p;
+    }
+    for (int i = 0; i < QUIET_N; i++) {
+        unsigned char *p = quiet_blocks[i];
+        if (p != NULL && (p[0] != (unsigned char)i || p[1999] != (unsigned char)i)) quiet_bad++;
+        carve_free(p);
+    }
+    if (carve_malloc_check() != 0) quiet_bad++;
+    quiet_set(3);
+    return NULL;
+}
+
+START_TEST(trim_reaches_the_free_pages_of_other_live_threads)
+{
+    quiet_stage = 0;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, quiet_worker, NULL), 0);
+    quiet_wait(1);
+    ck_assert(carve_trim());
+    unsigned share = resident_permille(quiet_blocks, QUIET_N);
+    quiet_set(2);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(quiet_bad, 0);
+    ck_assert_msg(share <= 50, "%u per mille of the other thread's freed blocks resident after trim", share);
+}
+END_TEST
+
+START_TEST(a_quiet_threads_free_pages_go_back_while_others_work)
+{
+    quiet_stage = 0;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, quiet_worker, NULL), 0);
+    quiet_wait(1);
+    double start = now_seconds();
+    unsigned share = 1000;
+    while ((share = resident_permille(quiet_blocks, QUIET_N)) > 50 && now_seconds() - start < 5)
+        churn_small(1000); /* this thread's slow paths sweep every thread's segments */
+    quiet_set(2);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(quiet_bad, 0);
+    ck_assert_msg(share <= 50, "%u per mille still resident after %.1f s", share, now_seconds() - start);
+}
+END_TEST
+
 static Suite *malloc_threads_suite(void)
 {
     Suite *s = suite_create("malloc_threads");
@@ -209,6 +295,8 @@ static Suite *malloc_threads_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, threads_hand_blocks_to_each_other);
     tcase_add_test(tc, remote_frees_of_large_blocks_come_back);
+    tcase_add_test(tc, trim_reaches_the_free_pages_of_other_live_threads);
+    tcase_add_test(tc, a_quiet_threads_free_pages_go_back_while_others_work);
     suite_add_tcase(s, tc);
     return s;
 }

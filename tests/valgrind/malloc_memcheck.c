@@ -1,7 +1,9 @@
 /* tests/valgrind/malloc_memcheck.c: a program linked with carve (not preloaded: Valgrind does not
  * replace carve_malloc), run under memcheck by malloc_memcheck.sh. With "uaf" it reads a freed
- * block and leaks another; memcheck must see both through carve's client requests. With
- * "clean" it uses blocks correctly and memcheck must report nothing. */
+ * block, leaks another and writes one byte past a block's requested size (into the slack of its
+ * size class); memcheck must see all three through carve's client requests. With "clean" it uses
+ * blocks correctly, including a block shrunk in place twice by realloc and one grown and shrunk,
+ * and memcheck must report nothing. */
 #include "carve/malloc.h"
 
 #include <stdio.h>
@@ -34,16 +36,29 @@ int main(int argc, char **argv)
     char *big = carve_calloc(1, 300000);
     char *q = carve_realloc(carve_malloc(10), 5000);
     memset(q, 3, 5000);
+    /* In place twice: memcheck must know the size each realloc gave it. */
+    char *r = carve_malloc(200);
+    memset(r, 4, 200);
+    r = carve_realloc(r, 100);
+    r = carve_realloc(r, 60);
+    r = carve_realloc(r, 90);
+    memset(r + 60, 5, 30);
+    char *big2 = carve_realloc(carve_malloc(3000000), 2500000);
+    big2[2499999] = 6;
     carve_free(p);
-    int sum = keep[5] + big[299999] + q[4999];
+    int sum = keep[5] + big[299999] + q[4999] + r[89] + big2[2499999];
+    sum += (int)carve_usable_size(r) == 90;
     if (uaf) {
         sum += p[10];                  /* use after free */
+        keep[100] = 7;                 /* past the 100 requested bytes, inside the class's 112 */
         leak();
         sum += scrub_stack(3);
     }
     carve_free(keep);
     carve_free(big);
     carve_free(q);
+    carve_free(r);
+    carve_free(big2);
     printf("%d\n", sum > 0);
     return 0;
 }
