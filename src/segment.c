@@ -504,6 +504,19 @@ static carve_status rebuild_one(carve_segment *s, carve_segment_run run)
     return CARVE_OK;
 }
 
+/* Undo the marks of runs[0, n): every block they reached is free again (masks 0, no size). Its
+ * links were never written, so the free list is as before. O(n + 64 x blocks reached). */
+static void rebuild_undo(carve_segment *s, const carve_segment_run *runs, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        carve_segment_run run = runs[k];
+        if (run.size == 0 || run.size > s->max_size || run.cell < s->begin || run.cell >= s->end) continue;
+        uint32_t i = seg_block_of(s, run.cell - s->begin);
+        if (s->heads[i].status != FREE) block_reset(s, i);
+    }
+    s->live_cells = 0;
+}
+
 CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segment_run *runs, size_t n,
                                              size_t *bad)
 {
@@ -515,12 +528,14 @@ CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segme
         goto out;
     }
     /* Mark every run, then rebuild the lists in block order from the marks. Blocks taken while
-     * marking are sized but in no list yet; on an error, init_blocks makes s empty again. */
+     * marking are sized but in no list yet, and marking writes no link; on an error, the blocks
+     * the runs up to the offending one touched are made free again (an empty s has only free
+     * blocks), so s is as before, free-list order included. */
     for (size_t k = 0; k < n; k++) {
         st = rebuild_one(s, runs[k]);
         if (st != CARVE_OK) {
             if (bad != NULL) *bad = k;
-            init_blocks(s);
+            rebuild_undo(s, runs, k + 1);
             goto out;
         }
     }

@@ -106,8 +106,10 @@ CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out);
  * (CARVE_EINVAL), inside the range, starting on a segment of its block for its size, outside the
  * block's tail (CARVE_EFOREIGN); two runs may not share a block with different sizes or repeat a
  * segment (CARVE_EINVAL). On an error, *bad (if not NULL) is the index of the first offending run
- * and s is left empty, exactly as before the call. On success the lists are in block order: the
- * next allocations come from the lowest blocks. O(blocks + n). */
+ * and s is byte-for-byte as before the call (the order of its free list and its counters
+ * included), also when it was used and emptied. On success the lists are in block order: the
+ * next allocations come from the lowest blocks, and the counters (allocs, frees, failed) are
+ * kept. O(blocks + n) (an error undoes the blocks the list reached: O(n + 64 x those blocks)). */
 CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segment_run *runs, size_t n,
                                              size_t *bad);
 
