@@ -12,7 +12,9 @@
  *     (cell - block_size * block_index - begin) / Size; the checks of the seed; clear the bit.
  * Status transitions are only free <-> partial <-> full. A block that fills leaves its partial
  * list; one that stops being full goes to the HEAD of its partial list; one that empties goes to
- * the head of the free list. A block of a single segment passes through partial inside one call.
+ * the head of the free list. A block of a single segment (block_size < 2 x Size, or a short last
+ * block) passes through partial inside one call both ways: alloc takes it free -> partial (onto
+ * its list) -> full (off it), free takes it full -> partial (onto the head) -> free (off it).
  *
  * Invariants (carve_segment_check verifies each):
  *   free block:    size 0, used 0, every mask 0, group_mask 0, in the free list only.
@@ -299,11 +301,17 @@ CARVE_INLINE carve_status freed(carve_segment *s, uint32_t size)
     return CARVE_OK;
 }
 
-/* Block i (of Size) has no live segment left: -> free (from partial, or from full if it holds a
- * single segment). */
+/* Block i (of Size) has no live segment left. If it was full, it holds a single segment, and
+ * both of the seed's rules apply: "was full -> partial, at the head of its list" first (3 -> 2),
+ * then "became empty -> free" (2 -> 1), so it never goes 3 -> 1, which the seed does not allow. */
 static CARVE_NOINLINE carve_status free_empties_block(carve_segment *s, uint32_t i, uint32_t size, bool was_full)
 {
-    if (!was_full) list_remove(s, &s->by_size[size].partial_head, i);
+    uint32_t *partial = &s->by_size[size].partial_head;
+    if (was_full) {                                     /* full -> partial */
+        s->heads[i].status = PARTIAL;
+        list_push(s, partial, i);
+    }
+    list_remove(s, partial, i);                         /* partial -> free */
     block_release(s, i);
     return freed(s, size);
 }

@@ -287,16 +287,42 @@ START_TEST(partial_becomes_free_and_serves_another_size)
 }
 END_TEST
 
+/* Block i has this status (read through the layout). */
+static void assert_block(const fixture *f, uint32_t i, uint8_t status)
+{
+    ck_assert_msg(f->s->heads[i].status == status, "block %u: status %u, want %u", i, f->s->heads[i].status, status);
+}
+
 START_TEST(single_segment_block_goes_free_full_free)
 {
-    fixture f = make(config(0, 128, 64, 64));   /* size 64: one segment per block */
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), 0);
+    /* Blocks of 64, 64 and a short last one of 40; Size 40: one segment in each. alloc takes a
+     * block free -> partial -> full and free takes it full -> partial -> free, each inside one
+     * call: after each call the block is full, then free, in no partial list, and the free list
+     * gets it back at its head. */
+    fixture f = make(config(0, 2 * 64 + 40, 64, 40));
+    uint32_t *partial = &f.s->by_size[40].partial_head;
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_uint_eq(carve_segment_alloc(f.s, 40), i * 64);
+        assert_block(&f, i, SEG_FULL);
+        ck_assert_uint_eq(*partial, SEG_NIL);
+        ck_assert_uint_eq(carve_segment_check(f.s), 0);
+    }
+    ck_assert_uint_eq(f.s->free_head, SEG_NIL);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 40), CARVE_SEGMENT_NONE);
+    ck_assert_int_eq(carve_segment_free(f.s, 64, 40), CARVE_OK);    /* block 1: full -> free */
+    assert_block(&f, 1, SEG_FREE);
+    ck_assert_uint_eq(*partial, SEG_NIL);
+    ck_assert_uint_eq(f.s->free_head, 1);
+    ck_assert_int_eq(carve_segment_free(f.s, 128, 40), CARVE_OK);   /* the short block too */
+    assert_block(&f, 2, SEG_FREE);
+    ck_assert_uint_eq(*partial, SEG_NIL);
+    ck_assert_uint_eq(f.s->free_head, 2);
+    assert_block(&f, 0, SEG_FULL);
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), 64);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), CARVE_SEGMENT_NONE);
-    ck_assert_int_eq(carve_segment_free(f.s, 64, 64), CARVE_OK);   /* full -> free in one call */
-    ck_assert_uint_eq(carve_segment_check(f.s), 0);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 1), 64);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 1), 128);            /* the free list's head */
+    assert_block(&f, 2, SEG_PARTIAL);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 40), 64);
+    assert_block(&f, 1, SEG_FULL);
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     drop(&f);
 }
