@@ -217,16 +217,17 @@ CARVE_INLINE uint32_t alloc_in(carve_segment *s, uint32_t i, uint32_t size)
     m |= 1ull << bit;
     *mask = m;
     b->used++;
-    if (m == ~0ull) {                       /* the group filled */
-        groups &= ~(1ull << g);
-        b->group_mask = groups;
-        if (groups == 0) {                  /* partial -> full: off the head of its list */
-            CARVE_ASSERT(s->by_size[size].partial_head == i && "alloc takes the list's head");
-            uint32_t next = b->next;
-            s->by_size[size].partial_head = next;
-            if (next != NIL) s->heads[next].prev = NIL;
-            b->status = FULL;
-        }
+    /* The group filled: clear its bit without a branch. Whether this alloc filled its group is
+     * data-dependent (about a third of allocs at 90% full), so a branch here mispredicted often;
+     * the store to group_mask is to the line just read. */
+    groups &= ~((uint64_t)(m == ~0ull) << g);
+    b->group_mask = groups;
+    if (groups == 0) {                      /* partial -> full: off the head of its list */
+        CARVE_ASSERT(s->by_size[size].partial_head == i && "alloc takes the list's head");
+        uint32_t next = b->next;
+        s->by_size[size].partial_head = next;
+        if (next != NIL) s->heads[next].prev = NIL;
+        b->status = FULL;
     }
     uint64_t live = s->live_cells + size;
     s->live_cells = live;
