@@ -14,6 +14,7 @@
 #include "carve/segment.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SEG_NIL UINT32_MAX    /* the end of a list of block indices */
@@ -70,8 +71,12 @@ struct carve_segment {
     uint64_t frees, failed;
     uint32_t end, block_count, last_length;
     seg_size by_size[65];                     /* [0] unused */
+    seg_head nil_head;                        /* heads[-1]: where seg_link(s, SEG_NIL) points */
     seg_head heads[];
 };
+
+_Static_assert(offsetof(carve_segment, heads) - offsetof(carve_segment, nil_head) == sizeof(seg_head),
+               "nil_head is heads[-1]");
 
 #define SEG_RECIP_SHIFT 18
 
@@ -85,6 +90,14 @@ static inline uint32_t seg_block_of(const carve_segment *s, uint32_t offset)
 static inline uint32_t seg_index_of(const carve_segment *s, uint32_t inside, uint32_t size)
 {
     return (inside * s->by_size[size].recip) >> SEG_RECIP_SHIFT;
+}
+
+/* The head of block i, or nil_head for i == SEG_NIL: SEG_NIL read as a signed index is -1. The
+ * fast paths store through it without testing for SEG_NIL (a store to nil_head is dropped on the
+ * floor: nothing reads it). */
+static inline seg_head *seg_link(const carve_segment *s, uint32_t i)
+{
+    return (seg_head *)((uintptr_t)s->heads + (uintptr_t)(intptr_t)(int32_t)i * sizeof(seg_head));
 }
 
 /* The 64 masks of block i. */
