@@ -155,7 +155,7 @@ static void block_take(carve_segment *s, uint32_t i, uint32_t size)
     uint32_t groups = (segments + 63) / 64;
     uint32_t in_last = segments % 64;
     CARVE_ASSERT(b->status == FREE && segments >= 1 && "a free block, at least one segment");
-    seg_masks(s, i)[groups - 1] = in_last != 0 ? ~0ull << in_last : 0;
+    *seg_mask(s, i, groups - 1) = in_last != 0 ? ~0ull << in_last : 0;
     b->group_mask = groups == 64 ? ~0ull : (1ull << groups) - 1;
     b->size = (uint16_t)size;
     b->segments = (uint16_t)segments;
@@ -167,7 +167,7 @@ static void block_take(carve_segment *s, uint32_t i, uint32_t size)
 static void block_release(carve_segment *s, uint32_t i)
 {
     seg_head *b = &s->heads[i];
-    seg_masks(s, i)[(b->segments - 1u) / 64] = 0;
+    *seg_mask(s, i, (b->segments - 1u) / 64) = 0;
     b->group_mask = 0;
     b->size = b->segments = 0;
     b->status = FREE;
@@ -226,7 +226,7 @@ CARVE_INLINE uint32_t alloc_in(carve_segment *s, uint32_t i, uint32_t size)
     seg_head *b = &s->heads[i];
     uint64_t groups = b->group_mask;
     unsigned g = carve_ctz64(groups);
-    uint64_t *mask = seg_masks(s, i) + g, m = *mask;
+    uint64_t *mask = seg_mask(s, i, g), m = *mask;
     unsigned bit = carve_ctz64(~m);
     m |= 1ull << bit;
     *mask = m;
@@ -340,7 +340,7 @@ CARVE_INLINE carve_status free_core(carve_segment *s, uint32_t cell, uint32_t si
     seg_head *b = &s->heads[i];
     unsigned g = seg / 64;
     uint64_t bit = 1ull << (seg % 64);
-    uint64_t *mask = seg_masks(s, i) + g, m = *mask;
+    uint64_t *mask = seg_mask(s, i, g), m = *mask;
     if (CARVE_UNLIKELY(!(m & bit))) return CARVE_EDOUBLEFREE;
     *mask = m & ~bit;
     uint64_t groups = b->group_mask;        /* 0: the block was full */
@@ -381,11 +381,10 @@ CARVE_API carve_status carve_segment_free(carve_segment *s, uint32_t cell, uint3
 static size_t check_block(const carve_segment *s, uint32_t i, uint64_t *live_cells)
 {
     const seg_head *b = &s->heads[i];
-    const uint64_t *mask = seg_masks(s, i);
     size_t bad = 0;
     if (b->status == FREE) {
         bad += b->size != 0 || b->segments != 0 || b->used != 0 || b->group_mask != 0;
-        for (unsigned g = 0; g < GROUPS; g++) bad += mask[g] != 0;
+        for (unsigned g = 0; g < GROUPS; g++) bad += *seg_mask(s, i, g) != 0;
         return bad;
     }
     if (b->status != PARTIAL && b->status != FULL) return 1;
@@ -395,7 +394,7 @@ static size_t check_block(const carve_segment *s, uint32_t i, uint64_t *live_cel
     uint64_t want_group = 0;
     unsigned used = 0;
     for (unsigned g = 0; g < GROUPS; g++) {
-        uint64_t m = mask[g];
+        uint64_t m = *seg_mask(s, i, g);
         if (g >= groups) {
             bad += m != 0;
             continue;
@@ -469,14 +468,13 @@ CARVE_API void carve_segment_walk(const carve_segment *s, carve_walk_fn fn, void
     lock(s);
     for (uint32_t i = 0; i < s->block_count; i++) {
         const seg_head *b = &s->heads[i];
-        const uint64_t *mask = seg_masks(s, i);
         uint32_t start = s->begin + i * s->block_size, length = block_length(s, i);
         if (b->status == FREE) {
             emit(fn, ctx, start, length, false, 0);
             continue;
         }
         for (uint32_t k = 0; k < b->segments; k++) {
-            bool used = (mask[k / 64] >> (k % 64)) & 1;
+            bool used = (*seg_mask(s, i, k / 64) >> (k % 64)) & 1;
             emit(fn, ctx, start + k * b->size, b->size, used, used ? b->size : 0);
         }
         uint32_t tail = length - b->segments * b->size;
@@ -526,10 +524,10 @@ static carve_status rebuild_one(carve_segment *s, carve_segment_run run)
     carve_status st = locate(s, run.cell, run.size, &block, &seg);
     if (st != CARVE_OK) return st;                                       /* misaligned, tail */
     uint64_t bit = 1ull << (seg % 64);
-    uint64_t *mask = seg_masks(s, i);
-    if (mask[seg / 64] & bit) return CARVE_EINVAL;                        /* a repeated segment */
-    mask[seg / 64] |= bit;
-    if (mask[seg / 64] == ~0ull) b->group_mask &= ~(1ull << (seg / 64));
+    uint64_t *mask = seg_mask(s, i, seg / 64);
+    if (*mask & bit) return CARVE_EINVAL;                                 /* a repeated segment */
+    *mask |= bit;
+    if (*mask == ~0ull) b->group_mask &= ~(1ull << (seg / 64));
     b->used++;
     s->live_cells += run.size;
     return CARVE_OK;

@@ -100,10 +100,19 @@ static inline seg_head *seg_link(const carve_segment *s, uint32_t i)
     return (seg_head *)((uintptr_t)s->heads + (uintptr_t)(intptr_t)(int32_t)i * sizeof(seg_head));
 }
 
-/* The 64 masks of block i. */
+/* The 64 masks of block i (all of them, in some order: for memset). */
 static inline uint64_t *seg_masks(const carve_segment *s, uint32_t i)
 {
     return (uint64_t *)((char *)(uintptr_t)s + s->masks_at) + (size_t)i * SEG_GROUPS;
+}
+
+/* The mask of group g of block i. Trap: the words of a block are rotated by a whole number of
+ * lines that depends on the block: group g is at word (g ^ 8 * ((i / 8) % 8)). Without it, every
+ * block's group 0 (the only group of a block serving 64 / 8 = 8 cells or more) sits at the same
+ * offset of a 512-byte array, so all of them fall into 8 of the 64 sets of a 32 or 48 KiB L1. */
+static inline uint64_t *seg_mask(const carve_segment *s, uint32_t i, unsigned g)
+{
+    return seg_masks(s, i) + (g ^ (i & 0x38u));
 }
 
 #endif /* CARVE_SEGMENT_LAYOUT_H */

@@ -484,7 +484,7 @@ START_TEST(check_detects_every_flipped_mask_bit)
     /* Every bit of the group mask and the 64 masks of blocks 0, 1 (sized) and 2 (free). */
     for (uint32_t block = 0; block < 3; block++) {
         uint64_t *words[65];
-        for (unsigned g = 0; g < 64; g++) words[g] = &seg_masks(f.s, block)[g];
+        for (unsigned g = 0; g < 64; g++) words[g] = seg_mask(f.s, block, g);
         words[64] = &f.s->heads[block].group_mask;
         for (unsigned w = 0; w < 65; w++)
             for (unsigned bit = 0; bit < 64; bit++) {
