@@ -25,7 +25,13 @@
  *                  of their size, full ones in no list.
  * Bound: O(1) per alloc and free (no loop at all); unusable tail <= Size - 1 cells per block
  * (<= 49 for a 4096-cell block); 536 bytes of metadata per block. The layout (handle, packed
- * block heads, line-aligned masks) and its traps are in segment_layout.h.
+ * block heads, line-aligned masks with rotated words) and its traps are in segment_layout.h.
+ *
+ * Speed. alloc and free test the thread-safe flag once and branch to a locked copy of the same
+ * core; the slow and error paths are out of line. On the fast paths nothing branches on the data:
+ * whether a group or a block fills (alloc), whether the block was full (free) are random at 90%
+ * full, so the list moves they imply are done with conditional moves, and the stores meant for a
+ * neighbour that does not exist land in nil_head.
  */
 #include "internal.h"
 #include "segment_layout.h"

@@ -3,10 +3,11 @@
  * unit test that damages chosen fields to prove carve_segment_check notices (o1heap's mirror,
  * but the real thing). Not installed.
  *
- * The caller's metadata: [carve_segment handle | seg_head heads[n] | pad to 64 | masks[n][64]].
- * The heads (24 bytes each) are packed together, so the list walks and the status changes stay
- * in a few cache lines (256 blocks: 6 KiB); a block's masks are a separate 512-byte, line-aligned
- * array. 24 + 512 = 536 bytes per block, as the seed says.
+ * The caller's metadata: [carve_segment handle (its last member nil_head) | seg_head heads[n] |
+ * pad to 64 | masks[n][64]]. The heads (24 bytes each) are packed together, so the list walks and
+ * the status changes stay in a few cache lines (256 blocks: 6 KiB); a block's masks are a separate
+ * 512-byte, line-aligned array, its words rotated (seg_mask). 24 + 512 = 536 bytes per block, as
+ * the seed says.
  */
 #ifndef CARVE_SEGMENT_LAYOUT_H
 #define CARVE_SEGMENT_LAYOUT_H
@@ -53,8 +54,9 @@ typedef struct seg_size {
 /*
  * The handle, at the start of the caller's metadata. No pointers (masks_at is an offset), so the
  * metadata can be copied or mapped elsewhere as a whole (elsewhere, the masks may lose their
- * line alignment, never their 8-byte alignment). Its first 64 bytes hold every scalar that alloc
- * and free read or write; by_size[Size] holds the rest.
+ * line alignment, never their 8-byte alignment). Its first 64 bytes hold every scalar that the
+ * fast paths of alloc and free read or write; by_size[Size] holds the rest. nil_head, its last
+ * member, is heads[-1] (seg_link).
  * Traps (both exact divisions, tested): by_size[d].recip = ceil(2^18 / d) gives
  * (x * recip) >> 18 == x / d for every x < 4096 and d <= 64 (the rounding error is below
  * x / 2^18 < 1/64 <= the gap to the next integer); offsets inside a block are < 4096 and the
@@ -64,11 +66,12 @@ typedef struct seg_size {
  */
 struct carve_segment {
     uint32_t flags, max_size, begin, total;   /* total = end - begin */
-    uint32_t block_size, masks_at, free_head; /* masks_at: byte offset of masks[0] from the handle */
-    atomic_uint lock;                         /* CARVE_SEGMENT_THREADSAFE only */
+    uint32_t block_size, masks_at;            /* masks_at: byte offset of masks[0] from the handle */
     uint64_t block_recip;
-    uint64_t live_cells, peak_cells, allocs;
-    uint64_t frees, failed;
+    uint64_t live_cells, peak_cells, allocs, frees;   /* the first line ends here */
+    uint64_t failed;
+    uint32_t free_head;
+    atomic_uint lock;                         /* CARVE_SEGMENT_THREADSAFE only */
     uint32_t end, block_count, last_length;
     seg_size by_size[65];                     /* [0] unused */
     seg_head nil_head;                        /* heads[-1]: where seg_link(s, SEG_NIL) points */
@@ -77,6 +80,7 @@ struct carve_segment {
 
 _Static_assert(offsetof(carve_segment, heads) - offsetof(carve_segment, nil_head) == sizeof(seg_head),
                "nil_head is heads[-1]");
+_Static_assert(offsetof(carve_segment, frees) + sizeof(uint64_t) == 64, "the fast paths' scalars fill one line");
 
 #define SEG_RECIP_SHIFT 18
 
