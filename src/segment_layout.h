@@ -43,7 +43,7 @@ typedef struct seg_head {
 } seg_head;
 
 #define SEG_BLOCK_META (sizeof(seg_head) + SEG_GROUPS * sizeof(uint64_t))
-_Static_assert(SEG_BLOCK_META <= 536, "seed 004: per-block metadata is at most 536 bytes");
+_Static_assert(SEG_BLOCK_META == 536, "seed 004: per-block metadata is 536 bytes");
 
 /* Per Size: the head of its partial list and the reciprocal free() divides by (see below). */
 typedef struct seg_size {
