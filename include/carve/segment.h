@@ -31,7 +31,7 @@
  *
  * Thread safety: none by default (one thread at a time, the caller locks). With
  * CARVE_SEGMENT_THREADSAFE in cfg->flags, every function below that takes a carve_segment is
- * serialized by a spinlock inside the metadata (the critical sections are a few dozen
+ * serialized by a spinlock inside the metadata (the critical sections are under a hundred
  * instructions, so spinning beats sleeping). A walk callback must then not call back into the
  * same allocator. Alignment of cells is not a concept here: a run of Size cells starts at
  * index_begin + block_index * block_size + k * Size.
