@@ -5,26 +5,45 @@
  * Workload: one trace, generated once and replayed by every allocator. Runs of 1..--max cells
  * (uniform) are allocated until 90% of the range's cells are live, then the trace alternates so
  * that the live cells stay at 90%: allocate when the next size still fits under 90%, else free a
- * random live run. An alloc that fails is counted; the trace's later free of it is skipped.
+ * random live run. An alloc that fails is counted; the trace's later free of it is skipped. A
+ * second, phased trace (same generator) frees --phase random live runs in a row each time the
+ * next size does not fit, then allocates back up to 90%: it times allocs and frees apart.
+ *
+ * Handles. Before the reps, each allocator replays each trace once through a table indexed by
+ * run id (what a program keeping its handles in an array would do) and the handle of every op is
+ * recorded in trace order. The measured replays then read the handle a free passes from that
+ * sequential record (and check that each alloc returns the recorded handle; the allocators are
+ * deterministic), so the harness's own loads stream, and the allocator's loads are the only
+ * random ones. With the table, a free's whole dependency chain starts with a random load that
+ * misses: the allocator waits for the harness's miss, which the `harness` row (nothing depends on
+ * its load there) does not pay, so subtracting it does not remove it. The table replay is still
+ * run and printed (ns/op table) for comparison.
  *
  * Method. The thread is pinned to the CPU it started on (no migration mid-run), the TSC is
  * calibrated against clock_gettime, and the cost of an empty timed pair (lfence; rdtsc; lfence
- * twice) is measured 100,000 times: its median is the timer overhead. Each rep replays the trace
- * three times, each time on a fresh allocator: untimed, single-op timed, batch timed. Every figure
- * printed is the median over the --reps reps of that figure computed within each rep (one more
- * rep, first, is a discarded warm-up). Within a rep, over the steady-state ops (all of them):
+ * twice) is measured 100,000 times. Each rep replays each trace on a fresh allocator per pass:
+ * table, untimed, phased, single-op timed, batch timed. Every figure printed is the median over
+ * the --reps reps of that figure computed within each rep (one more rep, first, is a discarded
+ * warm-up that also records the handles). Within a rep, over the steady-state ops (all of them):
  *   ns/op      the untimed replay's CPU time (CLOCK_THREAD_CPUTIME_ID: time given to other
  *              processes is not counted) divided by its ops; no timer in the loop. The `harness`
- *              row replays the trace through an allocator that does nothing: the loop's share.
- *   alloc/free every call timed on its own; mean, p50, p99, p99.9 of the raw tick counts, minus
- *              the timer overhead's median. Single samples step by the counter's resolution
- *              (printed; 10 ns in the VM this was written on), so a p50 near 10 ns is coarse.
+ *              row replays the trace through an allocator that does nothing: the loop's share,
+ *              subtracted in `net`. `table`: the same with the handle table.
+ *   alone      the phased trace: the ticks of each run of allocs and each run of frees (read at
+ *              the phase boundaries only, every --phase ops or so) summed per kind, divided by the
+ *              calls of that kind; net of the harness's figure for the same phases.
+ *   alloc/free every call timed on its own; p50, p99, p99.9 of the raw tick counts (nearest
+ *              rank) minus the timer overhead's median. The counter steps by a fixed number of
+ *              ticks (the gcd of the observed differences, printed; 10 ns in the VM this was
+ *              written on), so these are multiples of the step. `~` columns: the same quantiles read from the samples as
+ *              grouped data (see interp_quantile), minus the overhead read the same way: the
+ *              counter's step, not the op, otherwise sets a p50 near 10 ns.
  *   batch      every 16 consecutive calls (allocs and frees as the trace mixes them) timed as one:
  *              (ticks - overhead) / 16, p50 and p99.9. Immune to the counter's resolution; a
  *              single slow call is diluted 16 times, so it is a cross-check, not the tail itself.
  * The bitmap scan costs O(cells) per alloc: it replays only the first --bitmap-ops steady ops.
  * Usage: segment_bench [--cells N] [--max N] [--ops N] [--reps N] [--seed N] [--bitmap-ops N]
- *                      [--only harness,segment,bitmap-scan,heap-tlsf]
+ *                      [--phase N] [--only harness,segment,bitmap-scan,heap-tlsf]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* sched_setaffinity, sched_getcpu */
@@ -34,6 +53,7 @@
 #include "carve/heap.h"
 #endif
 #include "measure.h"
+#include "segment_trace.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,62 +65,6 @@
 #include <time.h>
 
 #define CELL_BYTES 8   /* a cell as 8 bytes of payload, for the heap (seed 004's own figure) */
-
-/* ---- the trace ------------------------------------------------------------------------------ */
-
-typedef struct op {
-    uint32_t id;      /* the run this op allocates or frees */
-    uint16_t size;    /* in cells */
-    uint8_t is_free;
-} op;
-
-typedef struct trace {
-    op *ops;
-    size_t n, warm;   /* ops[0, warm) fill to 90%; ops[warm, n) are the measured steady state */
-    uint32_t runs;    /* ids 0..runs-1 */
-} trace;
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static trace make_trace(uint32_t cells, uint32_t max_run, size_t steady, uint64_t seed)
-{
-    uint64_t target = (uint64_t)cells * 9 / 10, live_cells = 0;
-    size_t cap = steady + cells;   /* the warm-up takes at most one op per cell */
-    trace t = {.ops = malloc(cap * sizeof(op))};
-    /* Ids are slots, reused after a free, so the replay's handle table stays as small as the
-     * live set (and in cache): the harness, not the allocator, would otherwise miss. */
-    uint32_t *live = malloc(cells * sizeof *live), nlive = 0;
-    uint32_t *spare = malloc(cells * sizeof *spare), nspare = 0;
-    uint16_t *size_of = malloc(cells * sizeof *size_of);
-    uint16_t next = (uint16_t)(1 + rng_next(&seed) % max_run);
-    while (t.n < cap && (t.warm == 0 || t.n < t.warm + steady)) {
-        if (live_cells + next <= target) {
-            uint32_t id = nspare > 0 ? spare[--nspare] : t.runs++;
-            t.ops[t.n++] = (op){.id = id, .size = next};
-            size_of[id] = next;
-            live[nlive++] = id;
-            live_cells += next;
-            next = (uint16_t)(1 + rng_next(&seed) % max_run);
-        } else {
-            if (t.warm == 0) t.warm = t.n;
-            uint32_t j = (uint32_t)(rng_next(&seed) % nlive), id = live[j];
-            t.ops[t.n++] = (op){.id = id, .size = size_of[id], .is_free = 1};
-            live_cells -= size_of[id];
-            live[j] = live[--nlive];
-            spare[nspare++] = id;
-        }
-    }
-    free(live);
-    free(spare);
-    free(size_of);
-    return t;
-}
 
 /* ---- timing --------------------------------------------------------------------------------- */
 
@@ -126,8 +90,49 @@ static uint64_t cpu_now_ns(void)
 }
 
 static double ns_per_tick;
-static uint64_t timer_overhead;   /* ticks of an empty timed pair (median) */
+static uint64_t timer_overhead;   /* ticks of an empty timed pair (median, nearest rank) */
+static double timer_overhead_interp;   /* the same median read as grouped data */
 static uint64_t timer_step;       /* the resolution of the counter, in ticks */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank q-quantile of sorted v (measure_quantile_u64's rank, without its sort). */
+static uint64_t rank_quantile(const uint64_t *v, size_t n, double q)
+{
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+/*
+ * The q-quantile of sorted v, samples of a counter that steps by `step`, read as grouped data.
+ * With lfence+rdtsc, a call of true length d starts at a random phase of the counter's step, so
+ * it reads floor(d / step) or ceil(d / step) steps, the latter with probability frac(d / step):
+ * unbiased, but the sub-step part is in the proportions, not in any one sample. The share of
+ * samples <= x (x a multiple of step) is then the true distribution function averaged over
+ * [x, x + step), close to its value at x + step / 2. So each reading x stands for the interval
+ * [x - step / 2, x + step / 2), and the quantile is interpolated linearly inside the interval of
+ * the reading where the share reaches q (the usual median of grouped data). A call that always
+ * takes 15 ns with a 10 ns step reads 10 and 20 half the time each: the nearest-rank median is
+ * 10 or 20, this one 15. It smooths the distribution by about one step; it cannot invent a tail:
+ * it starts from the nearest-rank sample x and stays within half a step of it.
+ */
+static double interp_quantile(const uint64_t *v, size_t n, double q, uint64_t step)
+{
+    if (n == 0) return 0;
+    size_t j = (size_t)(q * (double)(n - 1) + 0.5);   /* the nearest rank's sample */
+    uint64_t x = v[j < n ? j : n - 1];
+    size_t lo = j, hi = j;
+    while (lo > 0 && v[lo - 1] == x) lo--;
+    while (hi + 1 < n && v[hi + 1] == x) hi++;
+    double below = (double)lo / (double)n, upto = (double)(hi + 1) / (double)n;
+    double at = (q - below) / (upto - below);   /* where q falls among the samples equal to x */
+    at = at < 0 ? 0 : at > 1 ? 1 : at;          /* (the ranks differ by one at most) */
+    return (double)x - (double)step / 2 + (double)step * at;
+}
 
 static void calibrate(void)
 {
@@ -141,7 +146,8 @@ static void calibrate(void)
         uint64_t a = ticks();
         empty[k] = ticks() - a;
     }
-    timer_overhead = measure_quantile_u64(empty, N, 0.5);
+    qsort(empty, N, sizeof empty[0], cmp_u64);
+    timer_overhead = rank_quantile(empty, N, 0.5);
     timer_step = 0;   /* the gcd of the observed differences: the counter's real step */
     for (size_t k = 0; k < N; k++)
         for (uint64_t x = empty[k]; x != 0;) {
@@ -149,6 +155,8 @@ static void calibrate(void)
             timer_step = x;
             x = rest;
         }
+    if (timer_step == 0) timer_step = 1;
+    timer_overhead_interp = interp_quantile(empty, N, 0.5, timer_step);
 }
 
 /* ---- the peers ------------------------------------------------------------------------------ */
@@ -207,15 +215,18 @@ static void bitmap_free(bitmap *b, uint32_t cell, uint32_t size)
 
 /* ---- replay ----------------------------------------------------------------------------------- */
 
-enum { UNTIMED, SINGLE, BATCH, PASSES };   /* the three replays of a rep */
+/* The replays of a rep. RECORD (the warm-up's) replays through the handle table and records
+ * every op's handle; TABLE does the same without recording; the others read the record. */
+enum { RECORD, TABLE, UNTIMED, PHASED, SINGLE, BATCH };
 #define BATCH_OPS 16
 
 typedef struct result {
-    double ns_per_op;
-    double alloc_mean, alloc_p50, alloc_p99, alloc_p999;
-    double free_mean, free_p50, free_p99, free_p999;
+    double ns_per_op, ns_table;
+    double alloc_alone, free_alone;   /* phased trace: ns per alloc, per free */
+    double alloc_p50, alloc_p99, alloc_p999, free_p50, free_p99, free_p999;   /* nearest rank */
+    double alloc_p50i, alloc_p999i, free_p50i, free_p999i;                    /* grouped data */
     double batch_p50, batch_p999;
-    double switches_single, switches_batch;   /* involuntary context switches in those passes */
+    double switches_single, switches_batch, switches_phased;   /* involuntary context switches */
     size_t failed;
 } result;
 
@@ -233,64 +244,68 @@ static long preemptions(void)
     return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nivcsw : 0;
 }
 
-/* The q-quantile of raw samples, net of the timer overhead, in ns (sorts v). */
-static double net_quantile(uint64_t *v, size_t n, double q, double per)
+/* Sorts v, then its quantiles net of the timer overhead, in ns: nearest rank (p50, p99, p99.9)
+ * and grouped data (p50, p99.9). */
+static void single_quantiles(uint64_t *v, size_t n, double *p50, double *p99, double *p999, double *p50i,
+                             double *p999i)
 {
-    if (n == 0) return 0;
-    return to_ns(((double)measure_quantile_u64(v, n, q) - (double)timer_overhead) / per);
-}
-
-/* The mean of raw samples up to their p99.99, net of the timer overhead, in ns (v sorted). The
- * top 0.01% is left out of the mean only: a preemption lands whole in one sample and would
- * otherwise dominate the mean of a 10 ns call. The quantiles use every sample. */
-static double net_mean(const uint64_t *v, size_t n)
-{
-    size_t keep = n - n / 10000;
-    double sum = 0;
-    for (size_t k = 0; k < keep; k++) sum += (double)v[k];
-    return keep ? to_ns(sum / (double)keep - (double)timer_overhead) : 0;
+    if (n == 0) return;
+    qsort(v, n, sizeof *v, cmp_u64);
+    double o = (double)timer_overhead;
+    *p50 = to_ns((double)rank_quantile(v, n, 0.5) - o);
+    *p99 = to_ns((double)rank_quantile(v, n, 0.99) - o);
+    *p999 = to_ns((double)rank_quantile(v, n, 0.999) - o);
+    *p50i = to_ns(interp_quantile(v, n, 0.5, timer_step) - timer_overhead_interp);
+    *p999i = to_ns(interp_quantile(v, n, 0.999, timer_step) - timer_overhead_interp);
 }
 
 static void summarize(samples *s, int pass, result *r)
 {
     if (pass == SINGLE) {
-        r->alloc_p50 = net_quantile(s->alloc, s->nalloc, 0.5, 1);   /* sorts */
-        r->alloc_p99 = net_quantile(s->alloc, s->nalloc, 0.99, 1);
-        r->alloc_p999 = net_quantile(s->alloc, s->nalloc, 0.999, 1);
-        r->free_p50 = net_quantile(s->free, s->nfree, 0.5, 1);
-        r->free_p99 = net_quantile(s->free, s->nfree, 0.99, 1);
-        r->free_p999 = net_quantile(s->free, s->nfree, 0.999, 1);
-        r->alloc_mean = net_mean(s->alloc, s->nalloc);
-        r->free_mean = net_mean(s->free, s->nfree);
-    } else {
-        r->batch_p50 = net_quantile(s->batch, s->nbatch, 0.5, BATCH_OPS);
-        r->batch_p999 = net_quantile(s->batch, s->nbatch, 0.999, BATCH_OPS);
+        single_quantiles(s->alloc, s->nalloc, &r->alloc_p50, &r->alloc_p99, &r->alloc_p999, &r->alloc_p50i,
+                         &r->alloc_p999i);
+        single_quantiles(s->free, s->nfree, &r->free_p50, &r->free_p99, &r->free_p999, &r->free_p50i,
+                         &r->free_p999i);
+    } else if (s->nbatch > 0) {
+        qsort(s->batch, s->nbatch, sizeof *s->batch, cmp_u64);
+        double o = (double)timer_overhead;
+        r->batch_p50 = to_ns(((double)rank_quantile(s->batch, s->nbatch, 0.5) - o) / BATCH_OPS);
+        r->batch_p999 = to_ns(((double)rank_quantile(s->batch, s->nbatch, 0.999) - o) / BATCH_OPS);
     }
 }
 
 /* One replay of trace T through ALLOC(size) -> handle (NONE_ on failure) and FREE(handle, size)
- * into result R. PASS: UNTIMED (the steady state's CPU time and failures), SINGLE (every steady
- * call timed), BATCH (every BATCH_OPS consecutive steady calls timed as one). */
-#define REPLAY(B, T, NONE_, ALLOC, FREE, PASS, R)                                                \
+ * into result R. REC[k] is op k's handle: written by RECORD, read by every pass but RECORD and
+ * TABLE (which use B's table by run id). PASS: see the enum above. */
+#define REPLAY(B, T, REC, NONE_, ALLOC, FREE, PASS, R)                                           \
     do {                                                                                         \
-        uint64_t start_ = 0, b0_ = 0;                                                            \
+        uint64_t start_ = 0, b0_ = 0, mark_ = 0, phase_ticks_[2] = {0, 0};                       \
+        size_t phase_calls_[2] = {0, 0}, failed_ = 0, inbatch_ = 0, wrong_ = 0;                   \
         long switches_ = 0;                                                                      \
-        size_t failed_ = 0, inbatch_ = 0;                                                        \
+        bool table_ = (PASS) == RECORD || (PASS) == TABLE;                                       \
+        bool timed_ = (PASS) == SINGLE || (PASS) == BATCH;                                       \
         samples *s_ = &(B)->s;                                                                   \
+        uintptr_t *rec_ = (REC);                                                                 \
         s_->nalloc = s_->nfree = s_->nbatch = 0;                                                 \
         for (size_t k_ = 0; k_ < (T)->n; k_++) {                                                 \
             const op *o_ = &(T)->ops[k_];                                                        \
-            /* timed passes: the harness's own misses (the trace streams, ids jump) are taken    \
-             * ahead, out of the timed calls */                                                  \
-            if ((PASS) != UNTIMED && k_ + 512 < (T)->n) __builtin_prefetch(&(T)->ops[k_ + 512]); \
-            if ((PASS) != UNTIMED && k_ + 32 < (T)->n)                                           \
-                __builtin_prefetch(&(B)->handles[(T)->ops[k_ + 32].id]);                         \
+            if (timed_ && k_ + 512 < (T)->n) {   /* the streams, ahead of the timed calls */     \
+                __builtin_prefetch(&(T)->ops[k_ + 512]);                                         \
+                __builtin_prefetch(&rec_[k_ + 512]);                                             \
+            }                                                                                    \
             if (k_ == (T)->warm) start_ = cpu_now_ns(), switches_ = preemptions();               \
-            bool single_ = (PASS) == SINGLE && k_ >= (T)->warm;                                  \
-            bool batch_ = (PASS) == BATCH && k_ >= (T)->warm;                                    \
+            bool steady_ = k_ >= (T)->warm;                                                      \
+            if ((PASS) == PHASED && steady_ && (k_ == (T)->warm || o_->is_free != o_[-1].is_free)) { \
+                uint64_t now_ = ticks();                                                         \
+                if (k_ > (T)->warm) phase_ticks_[o_[-1].is_free] += now_ - mark_;                \
+                mark_ = now_;                                                                    \
+            }                                                                                    \
+            bool single_ = (PASS) == SINGLE && steady_, batch_ = (PASS) == BATCH && steady_;     \
             if (o_->is_free) {                                                                   \
-                uintptr_t h_ = (B)->handles[o_->id];   /* loaded before the timer starts */       \
+                uintptr_t h_ = table_ ? (B)->handles[o_->id] : rec_[k_];                         \
+                if ((PASS) == RECORD) rec_[k_] = h_;                                             \
                 if (h_ == (NONE_)) continue;                                                     \
+                phase_calls_[1] += steady_;                                                      \
                 if (batch_ && inbatch_ == 0) b0_ = ticks();                                      \
                 uint64_t t0_ = single_ ? ticks() : 0;                                            \
                 FREE(h_, o_->size);                                                              \
@@ -300,27 +315,48 @@ static void summarize(samples *s, int pass, result *r)
                 uint64_t t0_ = single_ ? ticks() : 0;                                            \
                 uintptr_t h_ = (uintptr_t)ALLOC(o_->size);                                       \
                 if (single_) s_->alloc[s_->nalloc++] = ticks() - t0_;                            \
-                (B)->handles[o_->id] = h_;                                                       \
-                if (h_ == (NONE_) && k_ >= (T)->warm) failed_++;                                 \
+                phase_calls_[0] += steady_;                                                      \
+                if (table_) (B)->handles[o_->id] = h_;                                           \
+                else wrong_ += h_ != rec_[k_];                                                   \
+                if ((PASS) == RECORD) rec_[k_] = h_;                                             \
+                if (h_ == (NONE_) && steady_) failed_++;                                         \
             }                                                                                    \
             if (batch_ && ++inbatch_ == BATCH_OPS) {                                             \
                 s_->batch[s_->nbatch++] = ticks() - b0_;                                         \
                 inbatch_ = 0;                                                                    \
             }                                                                                    \
         }                                                                                        \
+        if ((PASS) == PHASED && (T)->n > (T)->warm) phase_ticks_[(T)->ops[(T)->n - 1].is_free] += ticks() - mark_; \
         uint64_t total_ = cpu_now_ns() - start_;                                                 \
-        if ((PASS) == SINGLE) (R)->switches_single = (double)(preemptions() - switches_);        \
-        if ((PASS) == BATCH) (R)->switches_batch = (double)(preemptions() - switches_);          \
-        if ((PASS) != UNTIMED) summarize(s_, (PASS), (R));                                       \
-        else (R)->ns_per_op = (double)total_ / (double)((T)->n - (T)->warm), (R)->failed = failed_; \
+        long switched_ = preemptions() - switches_;                                              \
+        if (wrong_ != 0) {                                                                       \
+            fprintf(stderr, "segment_bench: %zu allocs returned another handle than recorded\n", wrong_); \
+            exit(1);                                                                             \
+        }                                                                                        \
+        double steady_ops_ = (double)((T)->n - (T)->warm);                                       \
+        switch (PASS) {                                                                          \
+        case TABLE: (R)->ns_table = (double)total_ / steady_ops_; break;                         \
+        case UNTIMED: (R)->ns_per_op = (double)total_ / steady_ops_, (R)->failed = failed_; break; \
+        case PHASED:                                                                             \
+            (R)->alloc_alone = to_ns((double)phase_ticks_[0] / (double)(phase_calls_[0] ? phase_calls_[0] : 1)); \
+            (R)->free_alone = to_ns((double)phase_ticks_[1] / (double)(phase_calls_[1] ? phase_calls_[1] : 1)); \
+            (R)->switches_phased = (double)switched_;                                            \
+            break;                                                                               \
+        case SINGLE: (R)->switches_single = (double)switched_, summarize(s_, (PASS), (R)); break; \
+        case BATCH: (R)->switches_batch = (double)switched_, summarize(s_, (PASS), (R)); break;  \
+        default: break;                                                                          \
+        }                                                                                        \
     } while (0)
 
 typedef struct bench {
-    trace t;
+    trace t, phased;
     uint32_t cells, max_run;
     samples s;
-    uintptr_t *handles;
+    uintptr_t *handles;   /* by run id, for RECORD and TABLE */
 } bench;
+
+/* The trace a pass replays: the phased one for PHASED, else the mixed one. */
+static const trace *trace_of(const bench *b, int pass) { return pass == PHASED ? &b->phased : &b->t; }
 
 static carve_segment *seg;
 static bitmap bm;
@@ -329,12 +365,12 @@ static bitmap bm;
 #define BM_ALLOC(size) bitmap_alloc(&bm, (size))
 #define BM_FREE(cell, size) bitmap_free(&bm, (uint32_t)(cell), (size))
 
-static void run_segment(bench *b, int timed, result *r, void *meta, size_t bytes)
+static void run_segment(bench *b, int pass, const trace *t, uintptr_t *rec, result *r, void *meta, size_t bytes)
 {
     carve_segment_config cfg = {.index_begin = 0, .index_end = b->cells, .block_size = 4096, .max_size = b->max_run};
     seg = carve_segment_init(meta, bytes, &cfg);
     if (seg == NULL) abort();
-    REPLAY(b, &b->t, CARVE_SEGMENT_NONE, SEG_ALLOC, SEG_FREE, timed, r);
+    REPLAY(b, t, rec, CARVE_SEGMENT_NONE, SEG_ALLOC, SEG_FREE, pass, r);
     if (carve_segment_check(seg) != 0) {
         fprintf(stderr, "segment_bench: carve_segment_check failed\n");
         exit(1);
@@ -347,18 +383,18 @@ static volatile uint32_t sink;
 #define NOP_ALLOC(size) (sink = (size))
 #define NOP_FREE(h, size) (sink = (uint32_t)(h) + (size))
 
-static void run_harness(bench *b, int timed, result *r)
+static void run_harness(bench *b, int pass, const trace *t, uintptr_t *rec, result *r)
 {
-    REPLAY(b, &b->t, CARVE_SEGMENT_NONE, NOP_ALLOC, NOP_FREE, timed, r);
+    REPLAY(b, t, rec, CARVE_SEGMENT_NONE, NOP_ALLOC, NOP_FREE, pass, r);
 }
 
-/* The scan is O(cells) per alloc, so it replays only the first `limit` steady ops of the trace. */
-static void run_bitmap(bench *b, int timed, result *r, size_t limit)
+/* The scan is O(cells) per alloc, so it replays only the first `limit` steady ops of a trace. */
+static void run_bitmap(bench *b, int pass, const trace *t, uintptr_t *rec, result *r, size_t limit)
 {
     memset(bm.words, 0, bm.nwords * sizeof(uint64_t));
-    trace head = b->t;
+    trace head = *t;
     if (head.n > head.warm + limit) head.n = head.warm + limit;
-    REPLAY(b, &head, CARVE_SEGMENT_NONE, BM_ALLOC, BM_FREE, timed, r);
+    REPLAY(b, &head, rec, CARVE_SEGMENT_NONE, BM_ALLOC, BM_FREE, pass, r);
 }
 
 #ifdef CARVE_BENCH_HEAP
@@ -367,12 +403,12 @@ static carve_heap *heap;
 #define HEAP_ALLOC(size) (uintptr_t)carve_heap_alloc(heap, (size_t)(size) * CELL_BYTES)
 #define HEAP_FREE(p, size) ((void)(size), (void)carve_heap_free(heap, (void *)(p)))
 
-static void run_tlsf(bench *b, int timed, result *r, void *mem, size_t bytes)
+static void run_tlsf(bench *b, int pass, const trace *t, uintptr_t *rec, result *r, void *mem, size_t bytes)
 {
     carve_heap_config cfg = {.fit = CARVE_FIT_TLSF};
     heap = carve_heap_init(mem, bytes, &cfg);
     if (heap == NULL) abort();
-    REPLAY(b, &b->t, HEAP_NONE, HEAP_ALLOC, HEAP_FREE, timed, r);
+    REPLAY(b, t, rec, HEAP_NONE, HEAP_ALLOC, HEAP_FREE, pass, r);
 }
 #endif
 
@@ -390,7 +426,7 @@ static double median_of(result *r, size_t reps, size_t field_offset)
 
 int main(int argc, char **argv)
 {
-    uint32_t cells = 1u << 20, max_run = 64;
+    uint32_t cells = 1u << 20, max_run = 64, phase = 0;
     size_t steady = 2000000, reps = 7;
     uint64_t seed = 0x5E6;
     size_t bitmap_ops = 20000;
@@ -403,20 +439,27 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--bitmap-ops")) bitmap_ops = strtoull(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--only")) only = argv[i + 1];
         else if (!strcmp(argv[i], "--max")) max_run = (uint32_t)strtoul(argv[i + 1], NULL, 0);
+        else if (!strcmp(argv[i], "--phase")) phase = (uint32_t)strtoul(argv[i + 1], NULL, 0);
     }
     if (reps < 1 || reps > 64 || cells % 4096 != 0 || cells == 0 || max_run < 1 || max_run > 64) {
         fprintf(stderr, "usage: segment_bench [--cells N (a multiple of 4096)] [--max 1..64] [--ops N] "
-                        "[--reps 1..64] [--seed N] [--bitmap-ops N] [--only LIST]\n");
+                        "[--reps 1..64] [--seed N] [--bitmap-ops N] [--phase N] [--only LIST]\n");
         return 2;
     }
+    /* Frees per phase: by default about 1% of the cells, so the phased trace swings from 90% to
+     * about 89% full and back. */
+    if (phase == 0) phase = cells / 100 / ((max_run + 1) / 2);
+    if (phase < 32) phase = 32;
     cpu_set_t one;   /* stay on the CPU we started on: no migration between the timer's reads */
     CPU_ZERO(&one);
     int cpu = sched_getcpu();
     CPU_SET(cpu < 0 ? 0 : cpu, &one);
     bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
     calibrate();
-    bench b = {.t = make_trace(cells, max_run, steady, seed), .cells = cells, .max_run = max_run};
-    b.handles = malloc(b.t.runs * sizeof *b.handles);
+    bench b = {.t = make_trace(cells, max_run, steady, seed, 1), .phased = make_trace(cells, max_run, steady, seed, phase),
+               .cells = cells, .max_run = max_run};
+    uint32_t runs = b.t.runs > b.phased.runs ? b.t.runs : b.phased.runs;
+    b.handles = malloc(runs * sizeof *b.handles);
     b.s.alloc = malloc(b.t.n * sizeof(uint64_t));
     b.s.free = malloc(b.t.n * sizeof(uint64_t));
     b.s.batch = malloc((b.t.n / BATCH_OPS + 1) * sizeof(uint64_t));
@@ -431,72 +474,88 @@ int main(int argc, char **argv)
     void *heap_mem = aligned_alloc(64, heap_bytes);
 #endif
     printf("segment_bench: %u cells (blocks of 4096), runs of 1..%u cells, 90%% full, %zu steady ops "
-           "(+%zu to fill), median of %zu reps\n", cells, max_run, b.t.n - b.t.warm, b.t.warm, reps);
-    printf("timer: lfence+rdtsc pairs, overhead (median) %.1f ns subtracted; 1 tick = %.3f ns; resolution "
-           "%.1f ns; %s CPU %d\n", to_ns((double)timer_overhead), ns_per_tick, to_ns((double)timer_step),
-           pinned ? "pinned to" : "NOT pinned, on", cpu);
+           "(+%zu to fill), median of %zu reps; phased trace: %u frees in a row\n", cells, max_run,
+           b.t.n - b.t.warm, b.t.warm, reps, phase);
+    printf("timer: lfence+rdtsc pairs, overhead (median) %.1f ns (%.1f as grouped data) subtracted; 1 tick = "
+           "%.3f ns; step %.1f ns; %s CPU %d\n", to_ns((double)timer_overhead), to_ns(timer_overhead_interp),
+           ns_per_tick, to_ns((double)timer_step), pinned ? "pinned to" : "NOT pinned, on", cpu);
     static result res[PEERS][64];
     bool present[PEERS];
-    for (int p = 0; p < PEERS; p++) present[p] = strstr(only, names[p]) != NULL;
+    uintptr_t *rec[PEERS][2] = {{0}};
+    for (int p = 0; p < PEERS; p++) {
+        present[p] = strstr(only, names[p]) != NULL;
 #ifndef CARVE_BENCH_HEAP
-    present[TLSF] = false;
+        if (p == TLSF) present[p] = false;
 #endif
-    /* rep -1 is a discarded warm-up: first touches of the metadata and the handle table. */
+        if (!present[p]) continue;
+        rec[p][0] = malloc(b.t.n * sizeof(uintptr_t));
+        rec[p][1] = malloc(b.phased.n * sizeof(uintptr_t));
+    }
+    /* rep -1 is a discarded warm-up that records the handles: first touches of the metadata. */
     for (long rep = -1; rep < (long)reps; rep++) {
         size_t slot = rep < 0 ? 0 : (size_t)rep;
-        for (int pass = UNTIMED; pass < PASSES; pass++) {
-            if (present[HARNESS]) run_harness(&b, pass, &res[HARNESS][slot]);
-            if (present[SEGMENT]) run_segment(&b, pass, &res[SEGMENT][slot], meta, meta_bytes);
-            if (present[BITMAP]) run_bitmap(&b, pass, &res[BITMAP][slot], bitmap_ops);
+        for (int pass = rep < 0 ? RECORD : TABLE; pass <= BATCH; pass++) {
+            /* The warm-up records both traces: the mixed one at RECORD, the phased one at PHASED. */
+            if (rep < 0 && pass != RECORD && pass != PHASED) continue;
+            const trace *t = trace_of(&b, pass);
+            int which = t == &b.phased, as = rep < 0 ? RECORD : pass;
+            result *r;
+            if (present[HARNESS]) r = &res[HARNESS][slot], run_harness(&b, as, t, rec[HARNESS][which], r);
+            if (present[SEGMENT]) r = &res[SEGMENT][slot], run_segment(&b, as, t, rec[SEGMENT][which], r, meta, meta_bytes);
+            if (present[BITMAP]) r = &res[BITMAP][slot], run_bitmap(&b, as, t, rec[BITMAP][which], r, bitmap_ops);
 #ifdef CARVE_BENCH_HEAP
-            if (present[TLSF]) run_tlsf(&b, pass, &res[TLSF][slot], heap_mem, heap_bytes);
+            if (present[TLSF]) r = &res[TLSF][slot], run_tlsf(&b, as, t, rec[TLSF][which], r, heap_mem, heap_bytes);
 #endif
         }
     }
-    double harness_ns = present[HARNESS] ? median_of(res[HARNESS], reps, offsetof(result, ns_per_op)) : 0;
-    double half_step = to_ns((double)timer_step) / 2;
-    printf("%-12s %7s %7s | %-29s | %-29s | %8s\n", "", "ns/op", "net", "alloc: mean  p50  p99  p99.9",
-           "free: mean  p50  p99  p99.9", "failed%");
+#define MED(p, field) median_of(res[p], reps, offsetof(result, field))
+    double h_ns = present[HARNESS] ? MED(HARNESS, ns_per_op) : 0, h_table = present[HARNESS] ? MED(HARNESS, ns_table) : 0;
+    double h_alloc = present[HARNESS] ? MED(HARNESS, alloc_alone) : 0, h_free = present[HARNESS] ? MED(HARNESS, free_alone) : 0;
+    printf("\nthroughput, ns per op, no timer per call (net: minus the harness row; the harness row shows its own)\n");
+    printf("%-12s %7s %6s | %9s %6s | %-21s | %8s\n", "", "ns/op", "net", "table", "net", "alone: alloc   free",
+           "failed%");
     for (int p = 0; p < PEERS; p++) {
         if (!present[p]) continue;
-        result *r = res[p];
-#define MED(field) median_of(r, reps, offsetof(result, field))
         double allocs = 0;
         size_t end = p == BITMAP && b.t.n > b.t.warm + bitmap_ops ? b.t.warm + bitmap_ops : b.t.n;
         for (size_t k = b.t.warm; k < end; k++) allocs += !b.t.ops[k].is_free;
-        printf("%-12s %7.1f %7.1f | %7.1f %6.0f %6.0f %7.0f | %7.1f %6.0f %6.0f %7.0f | %8.3f\n", names[p],
-               MED(ns_per_op), MED(ns_per_op) - harness_ns, MED(alloc_mean), MED(alloc_p50), MED(alloc_p99),
-               MED(alloc_p999), MED(free_mean), MED(free_p50), MED(free_p99), MED(free_p999),
-               100.0 * (double)r[0].failed / allocs);
+        bool h = p == HARNESS;
+        printf("%-12s %7.1f %6.1f | %9.1f %6.1f | %13.1f %7.1f | %8.3f\n", names[p], MED(p, ns_per_op),
+               MED(p, ns_per_op) - (h ? 0 : h_ns), MED(p, ns_table), MED(p, ns_table) - (h ? 0 : h_table),
+               MED(p, alloc_alone) - (h ? 0 : h_alloc), MED(p, free_alone) - (h ? 0 : h_free),
+               100.0 * (double)res[p][0].failed / allocs);
     }
-    printf("%-12s | %-26s | %-38s | %s\n", "", "p99.9 / p50: alloc   free", "batch of 16, ns/op: p50  p99.9  ratio", "preempted");
+    printf("\nsingle op, ns, each call timed alone, net of the timer overhead: nearest rank | ~ grouped data\n");
+    printf("%-12s | %-18s | %-21s | %-18s | %-21s | %-18s | %s\n", "", "alloc p50 p99 p99.9", "~p50 ~p99.9 ~ratio",
+           "free p50 p99 p99.9", "~p50 ~p99.9 ~ratio", "batch/16 p50 p99.9", "preempted");
     for (int p = 0; p < PEERS; p++) {
         if (!present[p]) continue;
-        result *r = res[p];
-        /* A p50 below half the counter's step is not a measured value: no ratio ("-"). */
-        char ra[16] = "-", rf[16] = "-";
-        if (MED(alloc_p50) > half_step) snprintf(ra, sizeof ra, "%.1f", MED(alloc_p999) / MED(alloc_p50));
-        if (MED(free_p50) > half_step) snprintf(rf, sizeof rf, "%.1f", MED(free_p999) / MED(free_p50));
-        double b50 = MED(batch_p50), b999 = MED(batch_p999);
-        printf("%-12s | %19s %6s | %24.2f %6.2f %6.2f | %4.0f %4.0f\n", names[p], ra, rf, b50, b999,
-               b50 > 0 ? b999 / b50 : 0, MED(switches_single), MED(switches_batch));
-#undef MED
+        double a50 = MED(p, alloc_p50i), a999 = MED(p, alloc_p999i), f50 = MED(p, free_p50i), f999 = MED(p, free_p999i);
+        double b50 = MED(p, batch_p50), b999 = MED(p, batch_p999);
+        printf("%-12s | %4.0f %5.0f %7.0f | %5.1f %7.1f %7.1f | %4.0f %5.0f %7.0f | %5.1f %7.1f %7.1f | %6.1f %6.1f %4.1f "
+               "| %2.0f %2.0f %2.0f\n", names[p], MED(p, alloc_p50), MED(p, alloc_p99), MED(p, alloc_p999), a50, a999,
+               a50 > 0 ? a999 / a50 : 0, MED(p, free_p50), MED(p, free_p99), MED(p, free_p999), f50, f999,
+               f50 > 0 ? f999 / f50 : 0, b50, b999, b50 > 0 ? b999 / b50 : 0, MED(p, switches_single),
+               MED(p, switches_batch), MED(p, switches_phased));
     }
-    printf("(every figure: the median over the reps of that figure within a rep. ns/op: untimed steady\n"
-           " replay, CPU time / ops; net: minus the harness row. alloc, free: each call timed alone, ns\n"
-           " net of the timer overhead's median (mean: up to the p99.99). batch: 16 consecutive calls timed together, / 16.\n"
-           " preempted: involuntary context switches during the single-op pass, the batch pass.\n"
-           " failed%%: steady allocs that found no room. bitmap-scan replays only the first %zu steady ops)\n",
-           bitmap_ops);
+#undef MED
+    printf("(every figure: the median over the reps of that figure within a rep. ns/op: untimed steady replay, CPU\n"
+           " time / ops, handles read from the recorded sequence; table: handles from a table by run id. alone: the\n"
+           " phased trace, ticks of the alloc runs and of the free runs / their calls. ~: quantiles read as grouped\n"
+           " data, see interp_quantile. batch: 16 consecutive calls timed together, / 16. preempted: involuntary\n"
+           " context switches in the single-op, batch and phased passes. failed%%: steady allocs that found no room.\n"
+           " bitmap-scan replays only the first %zu steady ops of each trace)\n", bitmap_ops);
     free(meta);
 #ifdef CARVE_BENCH_HEAP
     free(heap_mem);
 #endif
+    for (int p = 0; p < PEERS; p++) free(rec[p][0]), free(rec[p][1]);
     free(bm.words);
     free(b.handles);
     free(b.s.alloc);
     free(b.s.free);
     free(b.s.batch);
     free(b.t.ops);
+    free(b.phased.ops);
     return 0;
 }

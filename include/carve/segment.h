@@ -8,6 +8,12 @@
  * never straddles two blocks and every run starts at a multiple of its size inside its block.
  * See docs/segment.md for the layout, the bounds and the measured figures.
  *
+ * Against DESIGN.md: the four functions, carve_segment_config's four fields and
+ * CARVE_SEGMENT_NONE are as DESIGN.md lists them. Added here, beyond it: the trailing field
+ * `flags` of the config (a designated or positional initializer written for DESIGN.md's struct
+ * leaves it 0, the default), CARVE_SEGMENT_THREADSAFE, carve_segment_run, and the functions
+ * _check, _walk, _stats (as every carve allocator has), _rebuild and _block_meta.
+ *
  * Configuration rules (a config breaking one is rejected whole: footprint 0, init NULL):
  *   index_begin < index_end;  max_size in [1, 64];  block_size > 0 and block_size % 64 == 0;
  *   block_size <= 4096;  (index_end - index_begin) % block_size not in [1, max_size - 1];
@@ -25,7 +31,7 @@
  *
  * Thread safety: none by default (one thread at a time, the caller locks). With
  * CARVE_SEGMENT_THREADSAFE in cfg->flags, every function below that takes a carve_segment is
- * serialized by a spinlock inside the metadata (the critical sections are a few dozen
+ * serialized by a spinlock inside the metadata (the critical sections are under a hundred
  * instructions, so spinning beats sleeping). A walk callback must then not call back into the
  * same allocator. Alignment of cells is not a concept here: a run of Size cells starts at
  * index_begin + block_index * block_size + k * Size.
@@ -90,14 +96,15 @@ CARVE_API size_t carve_segment_check(const carve_segment *s);
  *     that serves Size             can serve only Size, so it is not merged with its neighbours);
  *   the tail of such a block      {cell, length mod Size, payload 0, used true}: cells no run can
  *     (when length mod Size > 0)  use, reported as overhead (used, nothing payable).
- * O(cells). */
+ * A NULL s or fn: returns at once, fn not called. O(cells). */
 CARVE_API void carve_segment_walk(const carve_segment *s, carve_walk_fn fn, void *ctx);
 
 /* Fill out (carve_stats_init first; nothing is written if its version or size is wrong). In cells:
  * capacity = index_end - index_begin; used = requested = cells in live runs; free = capacity -
  * used (tails included); free_blocks = the free runs carve_segment_walk reports; largest_free =
  * the largest size carve_segment_alloc would serve now (0..max_size); peak_requested, allocs,
- * frees, failed (alloc failures) since init. O(blocks + max_size). */
+ * frees, failed (alloc failures) since init. A NULL s or out: returns at once, nothing written.
+ * O(blocks + max_size). */
 CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out);
 
 /* Reconstruct the allocator from the list of its live runs (for example after reopening a file
@@ -106,8 +113,10 @@ CARVE_API void carve_segment_stats(const carve_segment *s, carve_stats *out);
  * (CARVE_EINVAL), inside the range, starting on a segment of its block for its size, outside the
  * block's tail (CARVE_EFOREIGN); two runs may not share a block with different sizes or repeat a
  * segment (CARVE_EINVAL). On an error, *bad (if not NULL) is the index of the first offending run
- * and s is left empty, exactly as before the call. On success the lists are in block order: the
- * next allocations come from the lowest blocks. O(blocks + n). */
+ * and s is byte-for-byte as before the call (the order of its free list and its counters
+ * included), also when it was used and emptied. On success the lists are in block order: the
+ * next allocations come from the lowest blocks, and the counters (allocs, frees, failed) are
+ * kept. O(blocks + n) (an error undoes the blocks the list reached: O(n + 64 x those blocks)). */
 CARVE_API carve_status carve_segment_rebuild(carve_segment *s, const carve_segment_run *runs, size_t n,
                                              size_t *bad);
 

@@ -14,7 +14,7 @@ echo "--- segment: 1M cells (256 blocks), runs of 1..64, median of 7 reps"
 if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
   out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bench" --ops 200000 --reps 1 --only segment >/dev/null 2>&1
-  echo "--- segment: instructions per call (callgrind, 1M cells, fill + 200000 steady ops, inclusive)"
+  echo "--- segment: instructions per call (callgrind, 1M cells, 200000 steady ops, --reps 1: the warm-up rep and one rep, every pass of both traces; inclusive)"
   callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
     awk '/=> .*segment\.c:carve_segment_(alloc|free) \([0-9,]+x\)/ {
            ir = $1; gsub(",", "", ir); name = $0; sub(/.*segment\.c:/, "", name); sub(/ .*/, "", name);

@@ -176,8 +176,8 @@ END_TEST
 
 START_TEST(seed_metadata_at_most_536_bytes)
 {
-    ck_assert_uint_le(carve_segment_block_meta(), 536);
-    ck_assert_uint_ge(carve_segment_block_meta(), 64 * 8 + 8);   /* 64 masks and group_mask */
+    /* The seed: "the metadata of one block is 536 bytes" (64 masks, group_mask, links, counts). */
+    ck_assert_uint_eq(carve_segment_block_meta(), 536);
     carve_segment_config one = config(0, 4096, 4096, 64), two = config(0, 8192, 4096, 64);
     ck_assert_uint_eq(carve_segment_footprint(&two) - carve_segment_footprint(&one),
                       carve_segment_block_meta());
@@ -287,16 +287,42 @@ START_TEST(partial_becomes_free_and_serves_another_size)
 }
 END_TEST
 
+/* Block i has this status (read through the layout). */
+static void assert_block(const fixture *f, uint32_t i, uint8_t status)
+{
+    ck_assert_msg(f->s->heads[i].status == status, "block %u: status %u, want %u", i, f->s->heads[i].status, status);
+}
+
 START_TEST(single_segment_block_goes_free_full_free)
 {
-    fixture f = make(config(0, 128, 64, 64));   /* size 64: one segment per block */
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), 0);
+    /* Blocks of 64, 64 and a short last one of 40; Size 40: one segment in each. alloc takes a
+     * block free -> partial -> full and free takes it full -> partial -> free, each inside one
+     * call: after each call the block is full, then free, in no partial list, and the free list
+     * gets it back at its head. */
+    fixture f = make(config(0, 2 * 64 + 40, 64, 40));
+    uint32_t *partial = &f.s->by_size[40].partial_head;
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_uint_eq(carve_segment_alloc(f.s, 40), i * 64);
+        assert_block(&f, i, SEG_FULL);
+        ck_assert_uint_eq(*partial, SEG_NIL);
+        ck_assert_uint_eq(carve_segment_check(f.s), 0);
+    }
+    ck_assert_uint_eq(f.s->free_head, SEG_NIL);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 40), CARVE_SEGMENT_NONE);
+    ck_assert_int_eq(carve_segment_free(f.s, 64, 40), CARVE_OK);    /* block 1: full -> free */
+    assert_block(&f, 1, SEG_FREE);
+    ck_assert_uint_eq(*partial, SEG_NIL);
+    ck_assert_uint_eq(f.s->free_head, 1);
+    ck_assert_int_eq(carve_segment_free(f.s, 128, 40), CARVE_OK);   /* the short block too */
+    assert_block(&f, 2, SEG_FREE);
+    ck_assert_uint_eq(*partial, SEG_NIL);
+    ck_assert_uint_eq(f.s->free_head, 2);
+    assert_block(&f, 0, SEG_FULL);
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), 64);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 64), CARVE_SEGMENT_NONE);
-    ck_assert_int_eq(carve_segment_free(f.s, 64, 64), CARVE_OK);   /* full -> free in one call */
-    ck_assert_uint_eq(carve_segment_check(f.s), 0);
-    ck_assert_uint_eq(carve_segment_alloc(f.s, 1), 64);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 1), 128);            /* the free list's head */
+    assert_block(&f, 2, SEG_PARTIAL);
+    ck_assert_uint_eq(carve_segment_alloc(f.s, 40), 64);
+    assert_block(&f, 1, SEG_FULL);
     ck_assert_uint_eq(carve_segment_check(f.s), 0);
     drop(&f);
 }
@@ -458,7 +484,7 @@ START_TEST(check_detects_every_flipped_mask_bit)
     /* Every bit of the group mask and the 64 masks of blocks 0, 1 (sized) and 2 (free). */
     for (uint32_t block = 0; block < 3; block++) {
         uint64_t *words[65];
-        for (unsigned g = 0; g < 64; g++) words[g] = &seg_masks(f.s, block)[g];
+        for (unsigned g = 0; g < 64; g++) words[g] = seg_mask(f.s, block, g);
         words[64] = &f.s->heads[block].group_mask;
         for (unsigned w = 0; w < 65; w++)
             for (unsigned bit = 0; bit < 64; bit++) {
@@ -546,6 +572,9 @@ START_TEST(walk_reports_every_run_in_cell_order)
         ck_assert_int_eq(w.runs[k].used, want[k].used);
     }
     carve_segment_walk(f.s, NULL, NULL);   /* no callback: nothing */
+    size_t before = w.n;
+    carve_segment_walk(NULL, log_run, &w);   /* no allocator: the callback is not called */
+    ck_assert_uint_eq(w.n, before);
     drop(&f);
 }
 END_TEST
@@ -577,6 +606,11 @@ START_TEST(stats_count_cells_and_runs)
     carve_segment_stats(f.s, &bad);
     ck_assert_uint_eq(bad.capacity, (size_t)0x5A5A5A5A5A5A5A5Aull);
     carve_segment_stats(f.s, NULL);
+    carve_stats none;
+    carve_stats_init(&none);
+    none.capacity = 12345;
+    carve_segment_stats(NULL, &none);        /* no allocator: nothing written */
+    ck_assert_uint_eq(none.capacity, 12345);
     drop(&f);
 }
 END_TEST
@@ -629,18 +663,43 @@ START_TEST(rebuild_reproduces_the_live_runs)
 }
 END_TEST
 
+/* Use every block of f (blocks 0..3 of config(0, 3 * 64 + 16, 64, 16)) and free the runs in
+ * another order, so the free list is 2, 0, 3, 1 and the counters are not zero. */
+static void use_and_empty(fixture *f)
+{
+    uint32_t a = carve_segment_alloc(f->s, 16), b = carve_segment_alloc(f->s, 4);
+    uint32_t c = carve_segment_alloc(f->s, 2), d = carve_segment_alloc(f->s, 8);
+    ck_assert_uint_eq(a, 0);
+    ck_assert_uint_eq(b, 64);
+    ck_assert_uint_eq(c, 128);
+    ck_assert_uint_eq(d, 192);
+    ck_assert_int_eq(carve_segment_free(f->s, b, 4), CARVE_OK);
+    ck_assert_int_eq(carve_segment_free(f->s, d, 8), CARVE_OK);
+    ck_assert_int_eq(carve_segment_free(f->s, a, 16), CARVE_OK);
+    ck_assert_int_eq(carve_segment_free(f->s, c, 2), CARVE_OK);
+    ck_assert_uint_eq(f->s->free_head, 2);
+}
+
+/* A rejected list leaves s byte-for-byte as before, on a fresh allocator and on one that was
+ * used and emptied (its free list is no longer in block order). */
 static void assert_rebuild_fails(const carve_segment_run *runs, size_t n, carve_status want, size_t want_bad)
 {
     carve_segment_config cfg = config(0, 3 * 64 + 16, 64, 16);
-    fixture f = make(cfg);
-    unsigned char *fresh = malloc(f.bytes);
-    memcpy(fresh, f.meta, f.bytes);
-    size_t bad = SIZE_MAX;
-    ck_assert_int_eq(carve_segment_rebuild(f.s, runs, n, &bad), want);
-    ck_assert_uint_eq(bad, want_bad);
-    ck_assert_msg(memcmp(fresh, f.meta, f.bytes) == 0, "a failed rebuild left a trace");
-    free(fresh);
-    drop(&f);
+    for (int used = 0; used <= 1; used++) {
+        fixture f = make(cfg);
+        if (used) use_and_empty(&f);
+        unsigned char *before = malloc(f.bytes);
+        memcpy(before, f.meta, f.bytes);
+        size_t bad = SIZE_MAX;
+        ck_assert_int_eq(carve_segment_rebuild(f.s, runs, n, &bad), want);
+        ck_assert_uint_eq(bad, want_bad);
+        ck_assert_msg(memcmp(before, f.meta, f.bytes) == 0, "a failed rebuild left a trace (used %d)", used);
+        ck_assert_uint_eq(carve_segment_check(f.s), 0);
+        /* The free list's order survives: the next new Size takes block 2 of the used one. */
+        ck_assert_uint_eq(carve_segment_alloc(f.s, 3), used ? 128 : 0);
+        free(before);
+        drop(&f);
+    }
 }
 
 START_TEST(rebuild_rejects_bad_lists)
