@@ -198,7 +198,6 @@ CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
     size_t osize = w_size(ow);
     *word_at(old_block) = make_word(h, old_block, osize, true, 0, (ow & F_PREV_FREE) != 0);
     h->own_bytes -= osize;
-    h->used_bytes += osize;
     h->requested += osize - HDR;
     h->frees--;
     merge m;
@@ -208,7 +207,6 @@ CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
     }
     *word_at(old_block) = ow; /* kept as the heap's own */
     h->own_bytes += osize;
-    h->used_bytes -= osize;
     h->requested -= osize - HDR;
     h->frees++;
 }
@@ -275,9 +273,10 @@ static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
     region *r = ext;
     if (r == NULL) {
         r = (region *)carve_align_up_ptr(mem, sizeof(void *));
-        *r = (region){.mem = mem, .first = first};
+        *r = (region){.mem = mem, .first = first, .end = first};
         link_region(h, r);
     }
+    h->block_bytes += end - r->end;
     r->mem_end = mem_end;
     r->end = end;
     h->last = r;
@@ -323,6 +322,17 @@ static fblock *find_or_grow(carve_heap *h, size_t size)
         fblock *b = heap_index_find(h, size);
         if (b != NULL || attempt == 2 || !grow_for(h, size, attempt)) return b;
     }
+}
+
+/* Nothing fits size: grow until something does (at most two calls of the grow callback, as
+ * find_or_grow). True if a search may now succeed. */
+static CARVE_NOINLINE bool grow_until_fits(carve_heap *h, size_t size)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!grow_for(h, size, attempt)) return false;
+        if (heap_index_find(h, size) != NULL) return true;
+    }
+    return false;
 }
 
 /* ---- init --------------------------------------------------------------------------------- */
@@ -371,17 +381,17 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
 
 /* ---- allocation --------------------------------------------------------------------------- */
 
-static void count_alloc(carve_heap *h, size_t n)
+CARVE_HOT void count_alloc(carve_heap *h, size_t n)
 {
+    size_t r = h->requested + n;
     h->allocs++;
-    h->requested += n;
-    if (h->requested > h->peak_requested) h->peak_requested = h->requested;
+    h->requested = r;
+    h->peak_requested = r > h->peak_requested ? r : h->peak_requested;
 }
 
-CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
+/* Any policy, and TLSF when its fast path needs the grow callback. */
+static CARVE_NOINLINE void *alloc_slow(carve_heap *h, size_t size)
 {
-    if (h == NULL) return NULL;
-    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
     size_t need;
     fblock *fb = NULL, *rover = h->rover;
     if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
@@ -392,8 +402,73 @@ CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
     }
     count_alloc(h, size);
     uintptr_t b = take(h, fb, &need, size);
-    h->used_bytes += need;
     return (void *)(b + HDR);
+}
+
+/* TLSF's fast path: take need bytes for a request of n from fb, the head of list c as
+ * tlsf_search found it (header checked). Checks fb's footer and list successor (safe
+ * unlinking; fb is a head, so it has no predecessor), and, when the table lies in the heap, the
+ * head the remainder goes in front of; then unlinks fb, splits off the remainder (low end kept)
+ * and links it. NULL, with nothing changed, on damage. */
+CARVE_HOT void *tlsf_take(carve_heap *h, fblock *fb, cls c, size_t need, size_t n)
+{
+    uintptr_t b = (uintptr_t)fb;
+    uint64_t w = fb->head;
+    size_t have = w_size(w), rest = have - need;
+    fblock *next = fb->next;
+    if (CARVE_UNLIKELY(*word_at(b + have - HDR) != (w & ~F_PREV_FREE) || fb->prev != NULL ||
+                       (next != NULL && !(link_sound(h, next) && next->prev == fb))))
+        return NULL;
+    cls rc = c;
+    if (rest >= h->min_block) {
+        rc = class_of(h, rest);
+        const fblock *head = *rc.head;
+        if (h->table_block != 0 && head != fb && !head_sound(h, head)) return NULL;
+    }
+    *c.head = next; /* fb heads list c */
+    if (next != NULL) {
+        next->prev = NULL;
+    } else {
+        h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+        if (h->sl_map[c.fl] == 0) {
+            if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
+            h->top_map &= ~((uint64_t)1 << c.fl);
+        }
+    }
+    count_alloc(h, n);
+    if (rest >= h->min_block) {
+        uintptr_t r = b + need;
+        uint64_t rw = make_word(h, r, rest, false, 0, false);
+        *word_at(r) = rw;
+        *word_at(b + have - HDR) = rw;
+        class_link(h, (fblock *)r, class_again(h, rc, rest));
+        h->free_bytes -= need;
+    } else {
+        need = have;
+        set_prev_free(b + have, false);
+        h->free_blocks--;
+        h->free_bytes -= have;
+    }
+    *word_at(b) = make_word(h, b, need, true, need - HDR - n, (w & F_PREV_FREE) != 0);
+    return (void *)(b + HDR);
+}
+
+CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
+{
+    if (h == NULL) return NULL;
+    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
+    size_t need;
+    if (h->fit == CARVE_FIT_TLSF && h->split_high == 0 && block_size_for(h, size, &need)) {
+        found f = tlsf_search(h, need);
+        if (CARVE_UNLIKELY(f.b == NULL) && grow_until_fits(h, need)) f = tlsf_search(h, need);
+        if (CARVE_LIKELY(f.b != NULL)) {
+            void *p = f.b != FB_DAMAGED ? tlsf_take(h, f.b, f.c, need, size) : NULL;
+            if (CARVE_LIKELY(p != NULL)) return p;
+        }
+        h->failed++;
+        return NULL;
+    }
+    return alloc_slow(h, size);
 }
 
 CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t size)
@@ -441,7 +516,6 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
     if (rest >= h->min_block) add_free_block(h, p - HDR + need, rest, false);
     else need += rest;
     mark_used(h, p - HDR, need, need - HDR - size, prev_free);
-    h->used_bytes += need;
     return (void *)p;
 }
 
@@ -464,8 +538,8 @@ CARVE_COLD static carve_status diagnose(const carve_heap *h, const region *r, ui
 
 /* The used block whose payload is p, checked against its neighbours: its header, the next
  * header (and, if that block is free, its size), and with PREV_FREE the footer before it and
- * the header that footer points to. */
-CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
+ * the header that footer points to. The full version: any region, and the status of a bad p. */
+CARVE_COLD static carve_status locate_slow(const carve_heap *h, const void *p, uintptr_t *out)
 {
     uintptr_t a = (uintptr_t)p, b = a - HDR;
     const region *r = NULL;
@@ -491,6 +565,41 @@ CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out
     }
     *out = b;
     return CARVE_OK;
+}
+
+/* locate's fast path: the same checks for a block in the region last grown, with one way out
+ * (to locate_slow, which also answers for other regions and says what is wrong). */
+CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
+{
+    uintptr_t b = (uintptr_t)p - HDR;
+    const region *r = h->last;
+    if (CARVE_LIKELY(b - r->first < r->end - r->first && ((b + HDR) & (h->align - 1)) == 0)) {
+        uint64_t w = *word_at(b);
+        size_t size = w_size(w), room = r->end - b;
+        if (CARVE_LIKELY(hdr_ok(h, b, w, F_USED | F_OWN, F_USED) &&
+                         size >= h->min_block && size <= room && (size & (h->align - 1)) == 0 &&
+                         usable_of(w) >= w_slack(w))) {
+            uintptr_t next = b + size;
+            uint64_t wn = *word_at(next);
+            size_t ns = w_size(wn);
+            if (CARVE_LIKELY(hdr_ok(h, next, wn, F_PREV_FREE, 0) &&
+                             (w_used(wn) || (ns >= h->min_block && ns <= room - size)))) {
+                if ((w & F_PREV_FREE) == 0) {
+                    *out = b;
+                    return CARVE_OK;
+                }
+                uint64_t fw = *word_at(b - HDR);
+                uintptr_t pb = b - w_size(fw);
+                if (CARVE_LIKELY(w_size(fw) >= h->min_block && pb >= r->first && pb < b &&
+                                 (*word_at(pb) & ~F_PREV_FREE) == fw &&
+                                 hdr_ok(h, pb, fw, F_USED, 0))) {
+                    *out = b;
+                    return CARVE_OK;
+                }
+            }
+        }
+    }
+    return locate_slow(h, p, out);
 }
 
 CARVE_API size_t carve_heap_usable_size(const carve_heap *h, const void *p)
@@ -536,7 +645,6 @@ CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m)
     size_t size = w_size(w);
     h->frees++;
     h->requested -= usable_of(w) - w_slack(w);
-    h->used_bytes -= size;
     h->free_bytes += size;
     h->free_blocks++;
     if (m->next != NULL) {
@@ -552,17 +660,94 @@ CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m)
     heap_index_insert(h, (fblock *)m->start);
 }
 
+/* TLSF: can x, a free block in the index whose header was checked, be unlinked: its list
+ * neighbours sound and pointing back at it (safe unlinking), or, without a predecessor, x the
+ * head of its class's list? The class is computed only in that case. */
+CARVE_HOT bool tlsf_unlinkable(const carve_heap *h, const fblock *x)
+{
+    const fblock *p = x->prev, *n = x->next;
+    if (p == NULL ? *class_of(h, w_size(x->head)).head != x : !(link_sound(h, p) && p->next == x)) return false;
+    return n == NULL || (link_sound(h, n) && n->prev == x);
+}
+
+/* TLSF: unlink x (checked by tlsf_unlinkable; an earlier unlink may have made it a head). */
+CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x)
+{
+    fblock *p = x->prev, *n = x->next;
+    if (n != NULL) n->prev = p;
+    if (p != NULL) {
+        p->next = n;
+        return;
+    }
+    cls c = class_of(h, w_size(x->head));
+    *c.head = n;
+    if (n != NULL) return;
+    h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+    if (h->sl_map[c.fl] != 0) return;
+    if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
+    h->top_map &= ~((uint64_t)1 << c.fl);
+}
+
+/* TLSF's fast path for a free with coalescing: release_plan and release in one. False, with
+ * nothing changed, if a block it would unlink or write is damaged. */
+CARVE_HOT bool tlsf_release(carve_heap *h, uintptr_t b)
+{
+    uint64_t w = *word_at(b);
+    size_t size = w_size(w), total = size;
+    uintptr_t start = b, next = b + size;
+    uint64_t wn = *word_at(next);
+    bool prev_free = (w & F_PREV_FREE) != 0;
+    fblock *nb = NULL, *pb = NULL;
+    if (!w_used(wn)) {
+        nb = (fblock *)next;
+        if (!tlsf_unlinkable(h, nb)) return false;
+        total += w_size(wn);
+    }
+    if (prev_free) {
+        start = prev_block(b);
+        pb = (fblock *)start;
+        uint64_t wp = pb->head;
+        if (!tlsf_unlinkable(h, pb)) return false;
+        total += w_size(wp);
+        prev_free = (wp & F_PREV_FREE) != 0;
+    }
+    cls cm = class_of(h, total);
+    if (h->table_block != 0) {
+        const fblock *head = *cm.head;
+        if (head != nb && head != pb && !head_sound(h, head)) return false;
+    }
+    h->frees++;
+    h->requested -= usable_of(w) - w_slack(w);
+    h->free_bytes += size;
+    h->free_blocks += 1 - (nb != NULL) - (pb != NULL);
+    if (nb != NULL) tlsf_unlink(h, nb);
+    if (pb != NULL) {
+        tlsf_unlink(h, pb);
+        *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
+    }
+    mark_free(h, start, total, prev_free);
+    class_link(h, (fblock *)start, class_again(h, cm, total));
+    return true;
+}
+
+/* Free the used block b (located) through the policy's index: any policy. */
+static CARVE_NOINLINE carve_status free_slow(carve_heap *h, uintptr_t b)
+{
+    merge m;
+    if (!release_plan(h, b, &m)) return CARVE_ECORRUPT;
+    release(h, b, &m);
+    return CARVE_OK;
+}
+
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
 {
     if (p == NULL) return CARVE_OK;
     if (h == NULL) return CARVE_EINVAL;
     uintptr_t b = 0;
     carve_status st = locate(h, p, &b);
-    if (st != CARVE_OK) return st;
-    merge m;
-    if (!release_plan(h, b, &m)) return CARVE_ECORRUPT;
-    release(h, b, &m);
-    return CARVE_OK;
+    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
+    if (h->fit == CARVE_FIT_TLSF && h->coalesce) return tlsf_release(h, b) ? CARVE_OK : CARVE_ECORRUPT;
+    return free_slow(h, b);
 }
 
 /* ---- realloc ------------------------------------------------------------------------------ */
@@ -582,7 +767,6 @@ static void trim_to(carve_heap *h, uintptr_t b, size_t size, size_t n, size_t ol
         return;
     }
     *word_at(b) = make_word(h, b, size, true, size - HDR - n, prev_free);
-    h->used_bytes -= have - size;
     uintptr_t tail = b + size, next = b + have;
     size_t tail_size = have - size;
     if (h->coalesce && !b_used(next)) {
@@ -650,7 +834,6 @@ static void absorb_next(carve_heap *h, uintptr_t b)
     heap_index_remove(h, (fblock *)next);
     h->free_blocks--;
     h->free_bytes -= extra;
-    h->used_bytes += extra;
     set_prev_free(next + extra, false);
     *word_at(b) = make_word(h, b, w_size(w) + extra, true, 0, (w & F_PREV_FREE) != 0);
 }
@@ -666,7 +849,6 @@ static void *slide_down(carve_heap *h, uintptr_t b, void *p, size_t need, size_t
     heap_index_remove(h, (fblock *)pb);
     h->free_blocks--;
     h->free_bytes -= before;
-    h->used_bytes += before;
     *word_at(pb) = make_word(h, pb, before + whole, true, 0, b_prev_free(pb));
     *word_at(b) = make_word(h, b, whole, false, 0, true); /* left behind: reads as freed */
     memmove((void *)(pb + HDR), p, copy);

@@ -153,23 +153,25 @@ static size_t check_index(const carve_heap *h, const walk_sums *sum)
 CARVE_API size_t carve_heap_check(const carve_heap *h)
 {
     if (h == NULL) return 1;
-    size_t bad = 0, capacity = h->control;
+    size_t bad = 0, capacity = h->control, blocks = 0;
     walk_sums sum = {0};
     uintptr_t prev_end = 0;
     for (const region *r = h->regions; r != NULL; r = r->next) {
         bad += r->mem < prev_end; /* sorted, disjoint */
         prev_end = r->mem_end;
         capacity += r->mem_end - r->mem;
+        blocks += r->end - r->first;
         bad += check_region(h, r, &sum);
     }
     bad += capacity != h->capacity;
-    bad += sum.used != h->used_bytes;
+    bad += blocks != h->block_bytes;
+    bad += sum.used != h->block_bytes - h->free_bytes - h->own_bytes;
     bad += sum.free != h->free_bytes;
     bad += sum.free_blocks != h->free_blocks;
     bad += sum.requested != h->requested;
     bad += h->peak_requested < h->requested;
     bad += sum.own != h->own_bytes;
-    bad += h->used_bytes + h->free_bytes + h->own_bytes > h->capacity;
+    bad += h->block_bytes > h->capacity || h->free_bytes + h->own_bytes > h->block_bytes;
     bad += check_index(h, &sum);
     return bad;
 }
@@ -200,7 +202,7 @@ CARVE_API void carve_heap_stats(const carve_heap *h, carve_stats *out)
 {
     if (h == NULL || !carve_stats_begin(out)) return;
     out->capacity = h->capacity;
-    out->used = h->used_bytes;
+    out->used = h->block_bytes - h->free_bytes - h->own_bytes;
     out->free = h->free_bytes;
     out->free_blocks = h->free_blocks;
     carve_heap_walk(h, largest_free, &out->largest_free);

@@ -81,7 +81,7 @@ bool heap_list_insertable(const carve_heap *h, uintptr_t b, size_t size, const f
      * shortcut), the sorted orders' whole path up to the insertion point; a skipped block's
      * neighbours were checked by heap_index_removable */
     const fblock *t = h->tail;
-    bool tail_ok = t == NULL || t == skip1 || t == skip2 || (block_sound(h, t) && t->next == NULL);
+    bool tail_ok = t == NULL || t == skip1 || t == skip2 || (link_sound(h, t) && t->next == NULL);
     switch (h->order) {
     case CARVE_ORDER_LIFO: {
         const fblock *hd = h->head;

@@ -37,10 +37,12 @@
  * - The check is 12 bits: a random word passes 1 time in 4096, so free also checks the next
  *   header and, with PREV_FREE, the footer before trusting a block.
  * - Every pointer the heap reads from its blocks (a list link, a TLSF list head kept in an OWN
- *   block) can have been overwritten by the user: it is followed only after block_sound() found
- *   it inside a region with a sound free header, and a block is unlinked only after
- *   links_sound() found that its neighbours point back at it (safe unlinking). Pointers kept in
- *   the control struct are trusted: no block lies below it, so no overflow reaches it.
+ *   block) can have been overwritten by the user: it is followed only after block_sound() (a
+ *   block whose size is used) or link_sound() (a list neighbour) found it inside a region with a
+ *   sound free header, and a block is unlinked only after links_sound() found that its
+ *   neighbours point back at it (safe unlinking). List heads kept in the control struct are
+ *   inside a region by construction (no block lies below the struct, so no overflow reaches it);
+ *   the block they point to is still checked before it is used.
  * - Sizes are below 2^40 (regions are clamped), slack below 4096 (splitting keeps it small).
  */
 #ifndef CARVE_HEAP_INTERNAL_H
@@ -115,20 +117,33 @@ struct carve_heap {
     uintptr_t table_block;    /* TLSF: the OWN block holding the fine table (0: after this struct) */
 
     size_t control;           /* bytes of the first memory before its region: this struct, heads */
-    /* counters kept on every operation; carve_heap_check compares them with a walk */
-    size_t capacity, used_bytes, free_bytes, free_blocks, own_bytes, requested, peak_requested;
+    /* counters kept on every operation; carve_heap_check compares them with a walk. The bytes
+     * in used blocks are block_bytes (all blocks: the regions' [first, end)) - free - own. */
+    size_t capacity, block_bytes, free_bytes, free_blocks, own_bytes, requested, peak_requested;
     uint64_t allocs, frees, failed;
     fblock *coarse[];         /* TLSF: the coarse list of each row (TLSF_FL_MAX) */
 };
 
 /* ---- header words ------------------------------------------------------------------------ */
 
+/* The product whose top 12 bits are the check of word w at address b. One multiply: the
+ * address, rotated so that its bits land above the word's size field, the key and the word
+ * (without PREV_FREE and the check) are mixed by xor; the top bits of the product depend on
+ * every bit below them, so a change anywhere in the input changes the check with probability
+ * about 1 - 2^-12. */
+CARVE_INLINE uint64_t hdr_mix(const carve_heap *h, uintptr_t b, uint64_t w)
+{
+    uint64_t x = (w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35));
+    return x * 0xBF58476D1CE4E5B9ull;
+}
 CARVE_INLINE uint64_t hdr_check(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    /* two independent multiplies (the address's runs in parallel); the top bits of the last
-     * product depend on every bit of its input */
-    uint64_t x = ((w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key) + (uint64_t)b * 0x9E3779B97F4A7C15ull;
-    return (x * 0xBF58476D1CE4E5B9ull) & CHECK_MASK;
+    return hdr_mix(h, b, w) & CHECK_MASK;
+}
+/* Does w (at b) pass its check, with the flag bits in mask equal to flags? */
+CARVE_INLINE bool hdr_ok(const carve_heap *h, uintptr_t b, uint64_t w, uint64_t mask, uint64_t flags)
+{
+    return ((w ^ hdr_mix(h, b, w)) >> CHECK_SHIFT) == 0 && (w & mask) == flags;
 }
 CARVE_INLINE uint64_t *word_at(uintptr_t a) { return (uint64_t *)a; }
 CARVE_INLINE size_t w_size(uint64_t w) { return (size_t)(w & SIZE_MASK); }
@@ -136,7 +151,7 @@ CARVE_INLINE size_t w_slack(uint64_t w) { return (size_t)((w >> SLACK_SHIFT) & S
 CARVE_INLINE bool w_used(uint64_t w) { return (w & F_USED) != 0; }
 CARVE_INLINE bool w_valid(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    return (w & CHECK_MASK) == hdr_check(h, b, w);
+    return ((w ^ hdr_mix(h, b, w)) >> CHECK_SHIFT) == 0;
 }
 CARVE_INLINE size_t b_size(uintptr_t b) { return w_size(*word_at(b)); }
 CARVE_INLINE bool b_used(uintptr_t b) { return w_used(*word_at(b)); }
@@ -190,22 +205,39 @@ CARVE_INLINE const region *region_holding(const carve_heap *h, uintptr_t a, cons
     return *hint = heap_region_walk(h, a);
 }
 
-/* Is b, a pointer read from the heap's memory, a sound free block: inside a region, where a
- * block can start, its header passing the check, free, its size within the region? Reads only
- * inside a region. */
-CARVE_INLINE bool block_sound_near(const carve_heap *h, const fblock *b, const region **hint)
+/* Is b, a free block inside region r, sound: where a block can start, its header passing the
+ * check (with USED clear: one compare), its size within the region? */
+CARVE_INLINE bool block_sound_in(const carve_heap *h, const fblock *b, const region *r)
 {
     uintptr_t a = (uintptr_t)b;
-    const region *r = region_holding(h, a, hint);
-    if (r == NULL || ((a + HDR) & (h->align - 1)) != 0) return false;
     uint64_t w = b->head;
     size_t s = w_size(w);
-    return w_valid(h, a, w) && !w_used(w) && s >= h->min_block && s <= r->end - a;
+    return ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, w, F_USED, 0) &&
+           s >= h->min_block && s <= r->end - a;
+}
+/* Is b, a pointer read from the heap's memory, a sound free block (inside a region, then as
+ * block_sound_in)? Reads only inside a region. */
+CARVE_INLINE bool block_sound_near(const carve_heap *h, const fblock *b, const region **hint)
+{
+    const region *r = region_holding(h, (uintptr_t)b, hint);
+    return r != NULL && block_sound_in(h, b, r);
 }
 CARVE_INLINE bool block_sound(const carve_heap *h, const fblock *b)
 {
-    const region *hint = NULL;
-    return block_sound_near(h, b, &hint);
+    uintptr_t a = (uintptr_t)b;
+    const region *r = h->last;
+    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
+    return block_sound_in(h, b, r);
+}
+/* Is x, a list neighbour read from the heap's memory that an unlink or link will write (its
+ * links) but whose size it does not use, a free block: a block start inside a region with room
+ * for a minimum block, its header passing the check with USED clear? */
+CARVE_INLINE bool link_sound(const carve_heap *h, const fblock *x)
+{
+    uintptr_t a = (uintptr_t)x;
+    const region *r = h->last;
+    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
+    return r->end - a >= h->min_block && ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, x->head, F_USED, 0);
 }
 /* A sound free block's footer repeats its header. */
 CARVE_INLINE bool footer_sound(const fblock *b)
@@ -217,14 +249,14 @@ CARVE_INLINE bool footer_sound(const fblock *b)
 CARVE_INLINE bool links_sound(const carve_heap *h, const fblock *b, fblock *const *head, fblock *const *tail)
 {
     const fblock *p = b->prev, *n = b->next;
-    if (p == NULL ? *head != b : !(block_sound(h, p) && p->next == b)) return false;
+    if (p == NULL ? *head != b : !(link_sound(h, p) && p->next == b)) return false;
     if (n == NULL) return tail == NULL || *tail == b;
-    return block_sound(h, n) && n->prev == b;
+    return link_sound(h, n) && n->prev == b;
 }
 /* A list head that a block will be linked in front of: empty, or sound with no predecessor. */
 CARVE_INLINE bool head_sound(const carve_heap *h, const fblock *head)
 {
-    return head == NULL || (block_sound(h, head) && head->prev == NULL);
+    return head == NULL || (link_sound(h, head) && head->prev == NULL);
 }
 
 /* ---- the class lists of SEGREGATED and TLSF (inline: TLSF's hot path) ---------------------- */
@@ -284,6 +316,14 @@ CARVE_INLINE cls class_of(const carve_heap *h, size_t size)
     return c;
 }
 
+/* c was the class of a block of size bytes before an unlink that may have emptied a coarse list
+ * below the table's rows, which turns that row fine: the class to link with now. */
+CARVE_INLINE cls class_again(const carve_heap *h, cls c, size_t size)
+{
+    if (CARVE_UNLIKELY(c.head == &h->coarse[c.fl] && ((h->coarse_rows >> c.fl) & 1) == 0)) return class_of(h, size);
+    return c;
+}
+
 CARVE_INLINE void class_link(carve_heap *h, fblock *b, cls c)
 {
     fblock *n = *c.head;
@@ -310,19 +350,24 @@ CARVE_INLINE void class_unlink(carve_heap *h, fblock *b, cls c)
     h->top_map &= ~((uint64_t)1 << c.fl);
 }
 
+/* What tlsf_search found: a sound block and the list it heads, or b NULL (none) or FB_DAMAGED. */
+typedef struct found {
+    fblock *b;
+    cls c;
+} found;
+
 /* TLSF: a request first looks at the head of its own list (a block there may fit); otherwise
  * it rounds up to the next class boundary, where every block fits (in a coarse row: the next
- * row), and takes the head of the first non-empty list from there (two bitmap scans). Returns a
- * sound block, NULL, or FB_DAMAGED. */
-CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size)
+ * row), and takes the head of the first non-empty list from there (two bitmap scans). */
+CARVE_INLINE found tlsf_search(carve_heap *h, size_t size)
 {
-    cls c = class_of(h, size);
-    fblock *b = *c.head;
+    found f = {NULL, class_of(h, size)};
+    fblock *b = *f.c.head;
     if (b != NULL) {
-        if (!block_sound(h, b)) return FB_DAMAGED;
-        if (w_size(b->head) >= size) return b;
+        if (!block_sound(h, b)) return (found){FB_DAMAGED, f.c};
+        if (w_size(b->head) >= size) return (found){b, f.c};
     }
-    unsigned fl = c.fl, sl;
+    unsigned fl = f.c.fl, sl;
     if (((h->coarse_rows >> fl) & 1) != 0) {
         fl++, sl = 0;
     } else if (fl != 0) { /* round up to the next class: everything in it and above fits */
@@ -330,20 +375,31 @@ CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size)
         tlsf_map(0, u, &fl, &sl);
         if (sl != 0 && ((h->coarse_rows >> fl) & 1) != 0) fl++, sl = 0;
     } else {
-        sl = c.sl + 1;
+        sl = f.c.sl + 1;
     }
     if (sl >= TLSF_SL) fl++, sl = 0;
-    if (fl >= TLSF_FL_MAX) return NULL;
+    if (fl >= TLSF_FL_MAX) return f;
     uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
     if (sl_bits == 0) {
         uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
-        if (fl_bits == 0) return NULL;
+        if (fl_bits == 0) return f;
         fl = carve_ctz64(fl_bits);
         sl_bits = h->sl_map[fl];
     }
-    b = ((h->coarse_rows >> fl) & 1) == 0 ? h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)] : h->coarse[fl];
-    return block_sound(h, b) ? b : FB_DAMAGED;
+    f.c.fl = fl;
+    if (((h->coarse_rows >> fl) & 1) == 0) {
+        f.c.sl = carve_ctz64(sl_bits);
+        f.c.head = &h->lists[fl * TLSF_SL + f.c.sl];
+    } else {
+        f.c.sl = 0;
+        f.c.head = &h->coarse[fl];
+    }
+    f.b = *f.c.head;
+    if (!block_sound(h, f.b)) f.b = FB_DAMAGED;
+    return f;
 }
+
+CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size) { return tlsf_search(h, size).b; }
 
 /* ---- the index interface (heap_index.c; the class-list cases inline) ---------------------- */
 

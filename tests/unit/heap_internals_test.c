@@ -52,7 +52,7 @@ START_TEST(check_catches_wrong_counters)
         void *p[3];
         carve_heap *h = with_holes((carve_fit)fit, CARVE_ORDER_ADDRESS, p);
         BROKEN(h, h->free_bytes += 16, h->free_bytes -= 16);
-        BROKEN(h, h->used_bytes -= 16, h->used_bytes += 16);
+        BROKEN(h, h->block_bytes -= 16, h->block_bytes += 16);
         BROKEN(h, h->free_blocks++, h->free_blocks--);
         BROKEN(h, h->requested++, h->requested--);
         BROKEN(h, h->peak_requested = h->requested - 1, h->peak_requested = h->requested + 1);
