@@ -423,7 +423,7 @@ CARVE_HOT void *tlsf_take(carve_heap *h, fblock *fb, cls c, size_t need, size_t 
     if (rest >= h->min_block) {
         rc = class_of(h, rest);
         const fblock *head = *rc.head;
-        if (h->table_block != 0 && head != fb && !head_sound(h, head)) return NULL;
+        if (!heads_trusted(h) && head != fb && !head_sound(h, head)) return NULL;
     }
     *c.head = next; /* fb heads list c */
     if (next != NULL) {
@@ -662,16 +662,23 @@ CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m)
 
 /* TLSF: can x, a free block in the index whose header was checked, be unlinked: its list
  * neighbours sound and pointing back at it (safe unlinking), or, without a predecessor, x the
- * head of its class's list? The class is computed only in that case. */
-CARVE_HOT bool tlsf_unlinkable(const carve_heap *h, const fblock *x)
+ * head of its class's list? The class is computed only in that case, into *c (else c->head is
+ * left NULL). */
+CARVE_HOT bool tlsf_unlinkable(const carve_heap *h, const fblock *x, cls *c)
 {
     const fblock *p = x->prev, *n = x->next;
-    if (p == NULL ? *class_of(h, w_size(x->head)).head != x : !(link_sound(h, p) && p->next == x)) return false;
+    if (p == NULL) {
+        *c = class_of(h, w_size(x->head));
+        if (*c->head != x) return false;
+    } else if (!(link_sound(h, p) && p->next == x)) {
+        return false;
+    }
     return n == NULL || (link_sound(h, n) && n->prev == x);
 }
 
-/* TLSF: unlink x (checked by tlsf_unlinkable; an earlier unlink may have made it a head). */
-CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x)
+/* TLSF: unlink x (checked by tlsf_unlinkable, which gave c when x had no predecessor; an
+ * earlier unlink may have made it a head since). */
+CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x, cls c)
 {
     fblock *p = x->prev, *n = x->next;
     if (n != NULL) n->prev = p;
@@ -679,7 +686,7 @@ CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x)
         p->next = n;
         return;
     }
-    cls c = class_of(h, w_size(x->head));
+    if (c.head == NULL) c = class_of(h, w_size(x->head));
     *c.head = n;
     if (n != NULL) return;
     h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
@@ -698,21 +705,22 @@ CARVE_HOT bool tlsf_release(carve_heap *h, uintptr_t b)
     uint64_t wn = *word_at(next);
     bool prev_free = (w & F_PREV_FREE) != 0;
     fblock *nb = NULL, *pb = NULL;
+    cls cn = {NULL, 0, 0}, cp = {NULL, 0, 0};
     if (!w_used(wn)) {
         nb = (fblock *)next;
-        if (!tlsf_unlinkable(h, nb)) return false;
+        if (!tlsf_unlinkable(h, nb, &cn)) return false;
         total += w_size(wn);
     }
     if (prev_free) {
         start = prev_block(b);
         pb = (fblock *)start;
         uint64_t wp = pb->head;
-        if (!tlsf_unlinkable(h, pb)) return false;
+        if (!tlsf_unlinkable(h, pb, &cp)) return false;
         total += w_size(wp);
         prev_free = (wp & F_PREV_FREE) != 0;
     }
     cls cm = class_of(h, total);
-    if (h->table_block != 0) {
+    if (!heads_trusted(h)) {
         const fblock *head = *cm.head;
         if (head != nb && head != pb && !head_sound(h, head)) return false;
     }
@@ -720,9 +728,9 @@ CARVE_HOT bool tlsf_release(carve_heap *h, uintptr_t b)
     h->requested -= usable_of(w) - w_slack(w);
     h->free_bytes += size;
     h->free_blocks += 1 - (nb != NULL) - (pb != NULL);
-    if (nb != NULL) tlsf_unlink(h, nb);
+    if (nb != NULL) tlsf_unlink(h, nb, cn);
     if (pb != NULL) {
-        tlsf_unlink(h, pb);
+        tlsf_unlink(h, pb, cp);
         *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
     }
     mark_free(h, start, total, prev_free);
@@ -824,6 +832,27 @@ static void grow_after(carve_heap *h, uintptr_t b, size_t size)
     if (mem != NULL && got != 0) (void)add_memory(h, (uintptr_t)mem, got);
 }
 
+/* Grow the used block b (request old_n) in place over the free block after it, to need bytes for
+ * a request of n; a tail of min_block or more goes back as a free block (checked by trim_ok:
+ * with coalescing the block after is used). */
+static void grow_into_next(carve_heap *h, uintptr_t b, size_t need, size_t n, size_t old_n)
+{
+    uint64_t w = *word_at(b);
+    uintptr_t next = b + w_size(w);
+    size_t extra = b_size(next), span = w_size(w) + extra, tail = span - need;
+    heap_index_remove(h, (fblock *)next);
+    h->free_blocks--;
+    h->free_bytes -= extra;
+    h->requested = h->requested - old_n + n;
+    if (h->requested > h->peak_requested) h->peak_requested = h->requested;
+    if (tail < h->min_block) {
+        need = span;
+        set_prev_free(b + span, false);
+    }
+    *word_at(b) = make_word(h, b, need, true, need - HDR - n, (w & F_PREV_FREE) != 0);
+    if (tail >= h->min_block) add_free_block(h, b + need, tail, false);
+}
+
 /* Grow the used block b in place over the free block after it. The slack field is left 0 for
  * trim_to to set. */
 static void absorb_next(carve_heap *h, uintptr_t b)
@@ -876,8 +905,7 @@ CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
     size_t span = have + free_after(b);
     if (span >= need) {
         if (!trim_ok(h, b, span, need, next, NULL)) goto fail;
-        absorb_next(h, b);
-        trim_to(h, b, need, size, old_n);
+        grow_into_next(h, b, need, size, old_n);
         return p;
     }
     if (h->coalesce && b_prev_free(b) && b_size(prev_block(b)) + span >= need) {

@@ -77,20 +77,12 @@ void heap_list_insert(carve_heap *h, fblock *b)
 
 bool heap_list_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1, const fblock *skip2)
 {
-    /* the blocks an insert writes: the head (LIFO), the tail (FIFO, and the sorted orders'
-     * shortcut), the sorted orders' whole path up to the insertion point; a skipped block's
-     * neighbours were checked by heap_index_removable */
+    /* LIFO and FIFO write the head or the tail, kept in the control struct (heads_trusted);
+     * the sorted orders read every block on the path to the insertion point, the tail first
+     * (their shortcut); a skipped block's neighbours were checked by heap_index_removable */
+    if (h->order == CARVE_ORDER_LIFO || h->order == CARVE_ORDER_FIFO) return true;
     const fblock *t = h->tail;
-    bool tail_ok = t == NULL || t == skip1 || t == skip2 || (link_sound(h, t) && t->next == NULL);
-    switch (h->order) {
-    case CARVE_ORDER_LIFO: {
-        const fblock *hd = h->head;
-        return hd == NULL || hd == skip1 || hd == skip2 || head_sound(h, hd);
-    }
-    case CARVE_ORDER_FIFO: return tail_ok;
-    default: break;
-    }
-    if (!tail_ok) return false;
+    if (t != NULL && t != skip1 && t != skip2 && !(block_sound(h, t) && t->next == NULL)) return false;
     const region *hint = NULL;
     const fblock *prev = NULL;
     size_t steps = 0;

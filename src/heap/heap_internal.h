@@ -424,24 +424,33 @@ CARVE_INLINE void heap_index_remove(carve_heap *h, fblock *b)
     else class_unlink(h, b, class_of(h, w_size(b->head)));
 }
 
-/* Can b, a sound free block in the index, be taken out of it (safe unlinking)? */
+/* Can b, a sound free block in the index, be taken out of it (safe unlinking)? A class list's
+ * head is looked up only when b has no predecessor. */
 CARVE_INLINE bool heap_index_removable(const carve_heap *h, const fblock *b)
 {
     if (is_list_policy(h)) return links_sound(h, b, &h->head, &h->tail);
-    return links_sound(h, b, class_of(h, w_size(b->head)).head, NULL);
+    const fblock *p = b->prev, *n = b->next;
+    if (p == NULL ? *class_of(h, w_size(b->head)).head != b : !(link_sound(h, p) && p->next == b)) return false;
+    return n == NULL || (link_sound(h, n) && n->prev == b);
 }
+
+/* Are the list heads kept where no overflow reaches (the control struct)? Then a block can be
+ * linked in front of one without reading it: the head points into a region (it was checked
+ * when stored), so the write stays inside the heap. TLSF's table may have moved into a block. */
+CARVE_INLINE bool heads_trusted(const carve_heap *h) { return h->table_block == 0; }
 
 /* Are the blocks that inserting a free block [b, b+size) would write to sound? skip1 and skip2
  * (or NULL) are blocks that will have been removed by then (the caller checked them with
- * heap_index_removable). */
+ * heap_index_removable). Heads and tails kept in the control struct need no check (see
+ * heads_trusted); a sorted list's walk checks every block it reads. */
 CARVE_INLINE bool heap_index_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1,
                                         const fblock *skip2)
 {
     if (is_list_policy(h)) return heap_list_insertable(h, b, size, skip1, skip2);
+    if (heads_trusted(h)) return true;
     const fblock *head = *class_of(h, size).head;
     return head == skip1 || head == skip2 || head_sound(h, head);
 }
-
 /* Does a free block that changes size (same address) keep its place in the index? */
 CARVE_INLINE bool heap_index_keeps_place(const carve_heap *h)
 {
