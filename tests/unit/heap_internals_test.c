@@ -7,7 +7,7 @@
  *   thousand free blocks in coarse lists; one alloc then changes the list of at most a few
  *   blocks (nothing is searched or re-filed), also when it moves the table. */
 #include "heap/heap_internal.h"
-#include "carve_test.h"
+#include "heap_helpers.h"
 
 #include <string.h>
 
@@ -16,10 +16,7 @@ static _Alignas(64) unsigned char buf[BUF_BYTES];
 
 static carve_heap *make(carve_fit fit, carve_order order, bool no_coalesce)
 {
-    carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce};
-    carve_heap *h = carve_heap_init(buf, BUF_BYTES, &cfg);
-    ck_assert_ptr_nonnull(h);
-    return h;
+    return heap_over(buf, BUF_BYTES, fit, order, no_coalesce);
 }
 
 static fblock *fb_of(void *p) { return (fblock *)((uintptr_t)p - HDR); }
@@ -167,21 +164,6 @@ END_TEST
 
 /* ---- TLSF after growth ---------------------------------------------------------------------- */
 
-typedef struct grower {
-    unsigned char *next, *end;
-} grower;
-
-static void *grow_exact(void *ctx, size_t min_bytes, size_t *got)
-{
-    grower *g = ctx;
-    size_t bytes = (min_bytes + 15) & ~(size_t)15;
-    if (g->next + bytes > g->end) return NULL;
-    void *p = g->next;
-    g->next += bytes;
-    *got = bytes;
-    return p;
-}
-
 /* Every free block and the list it is on (fl * TLSF_SL + sl; coarse rows: 1000 + fl). */
 typedef struct membership {
     uintptr_t at[4096];
@@ -223,7 +205,7 @@ static size_t changes(const membership *a, const membership *b)
 START_TEST(tlsf_alloc_touches_a_bounded_number_of_lists_after_growth)
 {
     static unsigned char big[(size_t)16 << 20];
-    grower g = {big, big + sizeof big};
+    grower g = {big, big + sizeof big, 0, 0};
     carve_heap_config cfg = {.fit = CARVE_FIT_TLSF, .grow = grow_exact, .grow_ctx = &g};
     carve_heap *h = NULL;
     size_t first = 64;

@@ -2,8 +2,7 @@
  * on a heap laid out by hand, splitting and coalescing, realloc and aligned_alloc, growth, every
  * misuse status (with the heap left unchanged), the counters and the checker. The randomized
  * model test lives in heap_model_*_test.c. */
-#include "carve/heap.h"
-#include "carve_test.h"
+#include "heap_helpers.h"
 
 #include <string.h>
 
@@ -12,11 +11,7 @@ static _Alignas(64) unsigned char buf[BUF_BYTES];
 
 static carve_heap *make(carve_fit fit, carve_order order, bool no_coalesce)
 {
-    carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce};
-    carve_heap *h = carve_heap_init(buf, BUF_BYTES, &cfg);
-    ck_assert_ptr_nonnull(h);
-    ck_assert_uint_eq(carve_heap_check(h), 0);
-    return h;
+    return heap_over(buf, BUF_BYTES, fit, order, no_coalesce);
 }
 
 static carve_stats stats_of(const carve_heap *h)
@@ -280,23 +275,6 @@ END_TEST
 
 /* ---- growth -------------------------------------------------------------------------------- */
 
-typedef struct grower {
-    unsigned char *next, *end;
-    size_t gap, calls;
-} grower;
-
-static void *grow_piece(void *ctx, size_t min_bytes, size_t *got)
-{
-    grower *g = ctx;
-    g->calls++;
-    size_t bytes = (min_bytes + 4095) & ~(size_t)4095;
-    unsigned char *p = g->next + g->gap;
-    if (p + bytes > g->end) return NULL;
-    g->next = p + bytes;
-    *got = bytes;
-    return p;
-}
-
 START_TEST(contiguous_growth_extends_the_last_block)
 {
     grower g = {buf + 8192, buf + BUF_BYTES, 0, 0};
@@ -360,19 +338,6 @@ START_TEST(add_region_by_hand)
     ck_assert_uint_eq(carve_heap_check(h), 0);
 }
 END_TEST
-
-/* The next bytes of the buffer, exactly as many as asked (rounded to 16), as sbrk would. */
-static void *grow_exact(void *ctx, size_t min_bytes, size_t *got)
-{
-    grower *g = ctx;
-    g->calls++;
-    size_t bytes = (min_bytes + 15) & ~(size_t)15;
-    if (g->next + bytes > g->end) return NULL;
-    void *p = g->next;
-    g->next += bytes;
-    *got = bytes;
-    return p;
-}
 
 /* A TLSF heap started as small as it may be and grown by exact amounts: blocks larger than its
  * list table covers go to one coarse list per row; once blocks are freed, an alloc moves the
