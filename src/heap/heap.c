@@ -178,7 +178,8 @@ CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
     h->free_bytes -= have;
     if (have - need < h->min_block) need = have;
     uint64_t w = (uint64_t)need | F_USED | F_OWN;
-    *word_at(b) = w | hdr_check(h, b, w) | (fb->head & F_PREV_FREE);
+    w |= hdr_check(h, b, w);
+    *word_at(b) = w | (fb->head & F_PREV_FREE);
     set_prev_free(b + need, false);
     h->own_bytes += need;
     fblock **table = (fblock **)(b + HDR), **old = h->lists;
@@ -192,6 +193,7 @@ CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
     if (need < have) add_free_block(h, b + need, have - need, false);
     uintptr_t old_block = h->table_block;
     h->table_block = b;
+    h->table_word = w;
     if (old_block == 0) return; /* the first table stays in the control area */
     /* the old table is given back like a used block (if its neighbours are sound) */
     uint64_t ow = *word_at(old_block);

@@ -99,7 +99,8 @@ static size_t check_table(const carve_heap *h, const walk_sums *sum)
         bad += (uintptr_t)h->lists != (uintptr_t)&h->coarse[TLSF_FL_MAX] || sum->nown != 0;
     } else {
         bad += (uintptr_t)h->lists != h->table_block + HDR || sum->nown != 1 ||
-               sum->own < HDR + (size_t)h->rows * TLSF_SL * sizeof(fblock *);
+               sum->own < HDR + (size_t)h->rows * TLSF_SL * sizeof(fblock *) ||
+               ((*word_at(h->table_block) ^ h->table_word) & ~F_PREV_FREE) != 0;
     }
     return bad;
 }

@@ -115,6 +115,7 @@ struct carve_heap {
     unsigned rows_wanted;     /* TLSF: rows the largest region needs, when more than rows */
     fblock **lists;           /* SEGREGATED: its SEG_CLASSES heads; TLSF: the fine table */
     uintptr_t table_block;    /* TLSF: the OWN block holding the fine table (0: after this struct) */
+    uint64_t table_word;      /* TLSF: that block's header, PREV_FREE clear */
 
     size_t control;           /* bytes of the first memory before its region: this struct, heads */
     /* counters kept on every operation; carve_heap_check compares them with a walk. The bytes
@@ -434,10 +435,15 @@ CARVE_INLINE bool heap_index_removable(const carve_heap *h, const fblock *b)
     return n == NULL || (link_sound(h, n) && n->prev == b);
 }
 
-/* Are the list heads kept where no overflow reaches (the control struct)? Then a block can be
- * linked in front of one without reading it: the head points into a region (it was checked
- * when stored), so the write stays inside the heap. TLSF's table may have moved into a block. */
-CARVE_INLINE bool heads_trusted(const carve_heap *h) { return h->table_block == 0; }
+/* Are the list heads kept where no overflow reached them? Then a block can be linked in front of
+ * one without reading it: the head points into a region (it was checked when stored), so the
+ * write stays inside the heap. The control struct has no block below it; TLSF's table, once
+ * moved into a block, can only be reached by an overflow through that block's header, which is
+ * compared with the heap's copy. */
+CARVE_INLINE bool heads_trusted(const carve_heap *h)
+{
+    return h->table_block == 0 || ((*word_at(h->table_block) ^ h->table_word) & ~F_PREV_FREE) == 0;
+}
 
 /* Are the blocks that inserting a free block [b, b+size) would write to sound? skip1 and skip2
  * (or NULL) are blocks that will have been removed by then (the caller checked them with
