@@ -238,6 +238,54 @@ START_TEST(tlsf_alloc_touches_a_bounded_number_of_lists_after_growth)
 }
 END_TEST
 
+/* A table moved into a block is trusted only while its header matches the heap's copy: with the
+ * header overwritten (an overflow from the block below), every head is checked before it is
+ * written or followed, and a damaged head gives NULL with nothing changed. */
+START_TEST(a_damaged_table_is_checked_head_by_head)
+{
+    static unsigned char big[(size_t)4 << 20];
+    grower g = {big, big + sizeof big, 0, 0};
+    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF, .grow = grow_exact, .grow_ctx = &g};
+    carve_heap *h = NULL;
+    size_t first = 64;
+    while (h == NULL) h = carve_heap_init(big, first += 64, &cfg);
+    g.next = big + first;
+    static void *p[400];
+    for (int i = 0; i < 400; i++) ck_assert_ptr_nonnull(p[i] = carve_heap_alloc(h, i % 2 == 0 ? 3000 : 24));
+    for (int i = 0; i < 400; i += 2) ck_assert_int_eq(carve_heap_free(h, p[i]), CARVE_OK);
+    ck_assert_ptr_nonnull(carve_heap_alloc(h, 8)); /* moves the table into a free block */
+    ck_assert_uint_ne(h->table_block, 0);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    ck_assert(heads_trusted(h));
+    uint64_t *word = word_at(h->table_block), saved = *word;
+    *word ^= (uint64_t)1 << 60; /* an overflow through the table's header */
+    ck_assert(!heads_trusted(h));
+    ck_assert_uint_gt(carve_heap_check(h), 0);
+    /* the heads themselves are sound: operations go on, each head checked */
+    void *q = carve_heap_alloc(h, 40);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(carve_heap_free(h, q), CARVE_OK);
+    /* a damaged head: the alloc that would read it gives NULL and changes nothing */
+    cls c = class_of(h, 48);
+    fblock *head = *c.head, *bad = (fblock *)(uintptr_t)0x10;
+    *c.head = bad;
+    h->sl_map[c.fl] |= (uint16_t)(1u << c.sl);
+    h->top_map |= (uint64_t)1 << c.fl;
+    size_t free_bytes = h->free_bytes;
+    uint64_t failed = h->failed;
+    ck_assert_ptr_null(carve_heap_alloc(h, 40));
+    ck_assert_uint_eq(h->free_bytes, free_bytes);
+    ck_assert_uint_eq(h->failed, failed + 1);
+    *c.head = head;
+    if (head == NULL) {
+        h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+        if (h->sl_map[c.fl] == 0) h->top_map &= ~((uint64_t)1 << c.fl);
+    }
+    *word = saved;
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("heap_internals");
@@ -251,6 +299,7 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("tlsf_bound");
     tcase_add_test(tc, tlsf_alloc_touches_a_bounded_number_of_lists_after_growth);
+    tcase_add_test(tc, a_damaged_table_is_checked_head_by_head);
     suite_add_tcase(s, tc);
     return s;
 }
