@@ -16,17 +16,19 @@
  * unlinks (safe unlinking) and the list heads it links in front of. Damage found on the way
  * gives NULL (counted in failed) or CARVE_ECORRUPT, with the heap unchanged.
  *
- * TLSF's list heads: the initial memory holds the rows its size needs; when a region grows past
- * the rows the heap has, add_memory first puts the missing rows (16 heads each) in one block the
- * heap keeps (OWN), taken from a free block if one fits, else from the new memory, and only then
- * files the new space. So a free block always has its own list, and no list is ever searched or
- * re-filed.
+ * TLSF's list table: the control area holds the rows (16 heads each) the initial memory needs.
+ * A block of a row beyond the table goes to that row's one coarse list (heap_internal.h), so
+ * alloc stays O(1) after growth. When the heap has outgrown the table, an alloc moves it into a
+ * free block that holds the rows the largest region needs (heap_tlsf_grow_table: O(rows)
+ * copies; the old table is freed); a row whose coarse list is not empty stays coarse until it
+ * empties, so nothing is ever searched linearly or re-filed. The table's block is marked OWN.
  *
  * Invariants (carve_heap_check verifies them all): the blocks of a region tile [first, end)
  * exactly and every header passes its check; PREV_FREE is set exactly when the block before is
  * free; a free block's footer repeats its size; with coalescing no two free blocks touch; every
- * free block is in the index exactly once, in the list its size and the order call for; TLSF has
- * the rows its largest region needs; the counters equal a walk's sums.
+ * free block is in the index exactly once, in the list its size and the order call for (TLSF:
+ * its fine list, or its row's coarse list for every row beyond the table and, below it, for rows
+ * still marked coarse); the bitmaps match the lists; the counters equal a walk's sums.
  *
  * Bounds: free O(1) apart from the insert of an ADDRESS/SIZE-ordered list (O(free blocks));
  * alloc O(1) for TLSF, O(classes + one class) for SEGREGATED, O(free blocks) for the lists. A

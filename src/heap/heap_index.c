@@ -24,7 +24,8 @@
  * bits, so each power-of-two range is cut into 16 lists. Two bitmap levels find the first
  * non-empty list at or above a class in O(1). A request first looks at the head of its own class
  * (a block there may fit); otherwise it rounds up to the next class boundary, where every block
- * fits: O(1), whatever the heap holds, since the heap always has the rows for its largest block.
+ * fits: O(1), whatever the heap holds. Rows beyond the table (after growth) have one coarse list
+ * each, searched the same way (heap_internal.h).
  *
  * Damage: every walk here checks each block it reaches through a link (block_sound) before it
  * reads it, and stops after more steps than there are free blocks (a cycle), answering
