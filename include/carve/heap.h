@@ -26,6 +26,14 @@
  * CARVE_OK; functions that return a pointer return NULL and leave the heap unchanged (a failed
  * request is counted in carve_stats.failed).
  *
+ * Damage: before it changes anything, every call checks what it is about to follow or write:
+ * the header (a 12-bit keyed check), footer and size of each block it takes, frees or merges,
+ * and, for each block it unlinks from a free list, that its list neighbours lie in a region,
+ * pass their header check and point back at it (safe unlinking). A damaged block or link met
+ * this way gives NULL or CARVE_ECORRUPT, with the heap unchanged; carve_heap_check counts the
+ * damage. Nothing read from a block is followed before it is checked. A pointer is checked
+ * against the region grown last in O(1), against older regions by a walk of the regions.
+ *
  * Thread safety: none. A carve_heap is used by one thread at a time (the caller locks). The
  * functions are not async-signal-safe.
  */
@@ -83,13 +91,17 @@ CARVE_API carve_heap  *carve_heap_init(void *mem, size_t bytes, const carve_heap
 /* Give the heap more memory. If mem starts where one of its regions ends, that region is
  * extended (its last block grows or a free block is appended, as with sbrk); otherwise mem
  * becomes a new region. CARVE_EINVAL: h or mem NULL, bytes too small for a region (about 100
- * bytes), or the range overlaps memory the heap already has. The grow callback's memory takes
- * the same path. O(regions). */
+ * bytes), or the range overlaps memory the heap already has; CARVE_ECORRUPT: the free block it
+ * would merge with, or a list it would insert into, is damaged. The grow callback's memory takes
+ * the same path. O(regions) (+ the sorted insert of an ADDRESS/SIZE-ordered list). */
 CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t bytes);
 
 /* A block of at least size bytes, aligned to cfg->align, or NULL (nothing fits even after
- * asking the grow callback at most twice, or size is impossible, above 2^40). size 0 gives a
- * minimum block. Time: TLSF O(1); SEGREGATED O(one class list); FIRST/NEXT/BEST/WORST O(free
+ * asking the grow callback at most twice, size is impossible, above 2^40, or the block the
+ * policy chose or one of its list links is damaged). size 0 gives a minimum block. Time: TLSF
+ * O(1) whatever the heap holds, also after growth (at most two list heads read, two bitmap
+ * scans; blocks of rows beyond its list table sit in one list per row, searched the same way,
+ * and a table move is O(rows) copies); SEGREGATED O(one class list); FIRST/NEXT/BEST/WORST O(free
  * blocks); a growth adds O(regions). */
 CARVE_API void        *carve_heap_alloc(carve_heap *h, size_t size);
 
@@ -103,15 +115,17 @@ CARVE_API void        *carve_heap_aligned_alloc(carve_heap *h, size_t align, siz
  * it shrinks (a tail of min_block or more goes back), when the next block is free and large
  * enough, or when p's block ends the region and the grow callback extends it contiguously;
  * else it slides down into a free block just before it (moving the contents), else it moves to
- * a new block. p NULL: carve_heap_alloc. size 0: a minimum block (p is not freed). NULL, with
- * p still valid and unchanged: nothing fits, size is impossible, or p is not a live block of
- * this heap. Time: as carve_heap_alloc, plus the copy. */
+ * a new block, aligned to cfg->align only (a larger carve_heap_aligned_alloc alignment is not
+ * kept). p NULL: carve_heap_alloc. size 0: a minimum block (p is not freed). NULL, with p still
+ * valid and unchanged: nothing fits, size is impossible, p is not a live block of this heap,
+ * or a block it would take or merge with is damaged. Time: as carve_heap_alloc, plus the copy. */
 CARVE_API void        *carve_heap_realloc(carve_heap *h, void *p, size_t size);
 
 /* Give p's block back. CARVE_OK (p NULL is a no-op); CARVE_EINVAL (h NULL); CARVE_EFOREIGN (p
  * outside every region, not aligned to cfg->align, inside a block, or the heap's own block);
  * CARVE_EDOUBLEFREE (p's block is already free, or was merged into a free neighbour after its
- * free); CARVE_ECORRUPT (p's header, a neighbour's header or the footer before it is damaged).
+ * free); CARVE_ECORRUPT (p's header, a neighbour's header or the footer before it is damaged,
+ * or the list links of a free neighbour it would merge with).
  * On any error the heap is unchanged. Time: O(1), plus an ADDRESS/SIZE-ordered list insert
  * (O(free blocks)); an error from a damaged or foreign pointer costs one walk of its region. */
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p);

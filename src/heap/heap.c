@@ -11,32 +11,45 @@
  * callback is asked: memory that begins where a region ends extends that region (its last
  * block grows, as with sbrk); other memory becomes a new region.
  *
+ * Every operation first checks everything it is about to follow or change, then changes: the
+ * block it takes or frees (header, footer, neighbours), the list neighbours of each block it
+ * unlinks (safe unlinking) and the list heads it links in front of. Damage found on the way
+ * gives NULL (counted in failed) or CARVE_ECORRUPT, with the heap unchanged.
+ *
+ * TLSF's list table: the control area holds the rows (16 heads each) the initial memory needs.
+ * A block of a row beyond the table goes to that row's one coarse list (heap_internal.h), so
+ * alloc stays O(1) after growth. When the heap has outgrown the table, an alloc moves it into a
+ * free block that holds the rows the largest region needs (heap_tlsf_grow_table: O(rows)
+ * copies; the old table is freed); a row whose coarse list is not empty stays coarse until it
+ * empties, so nothing is ever searched linearly or re-filed. The table's block is marked OWN.
+ *
  * Invariants (carve_heap_check verifies them all): the blocks of a region tile [first, end)
  * exactly and every header passes its check; PREV_FREE is set exactly when the block before is
  * free; a free block's footer repeats its size; with coalescing no two free blocks touch; every
- * free block is in the index exactly once, in the list its size and the order call for; the
- * counters equal a walk's sums.
+ * free block is in the index exactly once, in the list its size and the order call for (TLSF:
+ * its fine list, or its row's coarse list for every row beyond the table and, below it, for rows
+ * still marked coarse); the bitmaps match the lists; the counters equal a walk's sums.
  *
  * Bounds: free O(1) apart from the insert of an ADDRESS/SIZE-ordered list (O(free blocks));
- * alloc O(1) for TLSF, O(classes + one class) for SEGREGATED, O(free blocks) for the lists.
- * Misuse is detected in O(1) on the fast path; a pointer whose header fails the check costs one
- * walk of its region to say whether it lies inside a block or the heap is damaged.
+ * alloc O(1) for TLSF, O(classes + one class) for SEGREGATED, O(free blocks) for the lists. A
+ * pointer read from the heap's memory is checked against the region last grown in O(1), and
+ * against the others by a walk of the regions. Misuse is detected in O(1) on the fast path; a
+ * pointer whose header fails the check costs one walk of its region to say whether it lies
+ * inside a block or the heap is damaged.
  */
 #include "heap/heap_internal.h"
 
 #include <string.h>
 
-#define CARVE_EAGAIN_ ((carve_status)-1) /* internal: not decided yet */
 /* Hot helpers are inlined into the public calls; misuse diagnosis and growth stay out of line. */
 #define CARVE_HOT  static inline __attribute__((always_inline))
 #define CARVE_COLD __attribute__((noinline, cold))
 
 /* ---- regions ------------------------------------------------------------------------------ */
 
-static region *region_of(const carve_heap *h, uintptr_t a)
+const region *heap_region_walk(const carve_heap *h, uintptr_t a)
 {
-    if (h->last != NULL && a >= h->last->first && a < h->last->end) return h->last;
-    for (region *r = h->regions; r != NULL; r = r->next)
+    for (const region *r = h->regions; r != NULL; r = r->next)
         if (a >= r->first && a < r->end) return r;
     return NULL;
 }
@@ -49,7 +62,8 @@ static void link_region(carve_heap *h, region *r)
     *at = r;
 }
 
-/* Put a free block [b, b+size) whose predecessor's state is prev_free into the heap. */
+/* Put a free block [b, b+size) whose predecessor's state is prev_free into the heap (the caller
+ * checked heap_index_insertable). */
 static void add_free_block(carve_heap *h, uintptr_t b, size_t size, bool prev_free)
 {
     mark_free(h, b, size, prev_free);
@@ -58,72 +72,226 @@ static void add_free_block(carve_heap *h, uintptr_t b, size_t size, bool prev_fr
     h->free_blocks++;
 }
 
-/* The bytes [r->mem_end, r->mem_end + bytes) were given: move the epilogue up and grow the
- * region's last block (merging with it when it is free), as sbrk would. */
-static carve_status extend_region(carve_heap *h, region *r, size_t bytes)
+/* What freeing a used block does: the free block [start, start+total) it becomes, after
+ * merging with the free block after it (next) and the one before it (prev), NULL if not. */
+typedef struct merge {
+    uintptr_t start;
+    size_t total;
+    bool prev_free;
+    fblock *next, *prev;
+} merge;
+
+/* ---- taking a block out of a free one ------------------------------------------------------ */
+
+/* The block size a request of n bytes needs; false when none can hold it. */
+CARVE_HOT bool block_size_for(const carve_heap *h, size_t n, size_t *out)
 {
-    uintptr_t mem_end = r->mem_end + bytes;
-    uintptr_t end = carve_align_down(mem_end, h->align) - HDR;
-    if (end - r->first >= MAX_BLOCK) return CARVE_EINVAL;
-    r->mem_end = mem_end;
-    h->capacity += bytes;
-    h->last = r;
-    if (end <= r->end) return CARVE_OK;
-    uintptr_t start = r->end;
-    bool prev_free = b_prev_free(r->end);
-    if (prev_free) {
-        start = prev_block(r->end);
-        heap_index_remove(h, (fblock *)start);
-        prev_free = b_prev_free(start);
-        h->free_bytes -= b_size(start);
+    if (n >= MAX_BLOCK - HDR - h->align) return false;
+    size_t s = carve_align_up(n + HDR, h->align);
+    *out = s < h->min_block ? h->min_block : s;
+    return true;
+}
+
+/* Can the free block fb (sound, found in the index) give a block of size bytes: its footer is
+ * sound, it can be unlinked, and the blocks the remainder's insert writes are sound? */
+CARVE_HOT bool take_ok(const carve_heap *h, const fblock *fb, size_t size)
+{
+    size_t have = w_size(fb->head);
+    if (have < size || !footer_sound(fb) || !heap_index_removable(h, fb)) return false;
+    if (have - size < h->min_block || heap_index_keeps_place(h)) return true;
+    uintptr_t rest = size < h->split_high ? (uintptr_t)fb : (uintptr_t)fb + size;
+    return heap_index_insertable(h, rest, have - size, fb, NULL);
+}
+
+/* Take *size bytes out of the free block fb (checked by take_ok) for a request of n bytes: the
+ * low end (the high end below cfg->split_high_below); a remainder of min_block or more stays
+ * free, else the whole block is taken and *size grows to it. Returns the used block's start.
+ * Counts the free bytes and blocks; the caller counts the block as used (or the heap's own). */
+CARVE_HOT uintptr_t take(carve_heap *h, fblock *fb, size_t *size_io, size_t n)
+{
+    uintptr_t b = (uintptr_t)fb;
+    size_t have = w_size(fb->head), size = *size_io;
+    bool prev_free = (fb->head & F_PREV_FREE) != 0;
+    if (have - size < h->min_block) {
+        heap_index_remove(h, fb);
         h->free_blocks--;
-    } else if (end - start < h->min_block) {
-        return CARVE_OK; /* too little for a block yet: kept for the next extension */
+        mark_used(h, b, have, have - HDR - n, prev_free);
+        h->free_bytes -= have;
+        *size_io = have;
+        return b;
     }
-    *word_at(end) = make_word(h, end, 0, true, 0, false);
-    r->end = end;
-    add_free_block(h, start, end - start, prev_free);
-    return CARVE_OK;
+    h->free_bytes -= size;
+    if (size < h->split_high) { /* a small request: the high end, the free rest stays at b */
+        bool keep = heap_index_keeps_place(h);
+        if (!keep) heap_index_remove(h, fb);
+        uint64_t w = make_word(h, b, have - size, false, 0, false);
+        *word_at(b + have - size - HDR) = w;
+        *word_at(b) = w | (prev_free ? F_PREV_FREE : 0);
+        if (!keep) heap_index_insert(h, fb);
+        uintptr_t c = b + have - size;
+        mark_used(h, c, size, size - HDR - n, true);
+        return c;
+    }
+    uintptr_t rest = b + size;
+    uint64_t w = make_word(h, rest, have - size, false, 0, false);
+    *word_at(rest) = w;
+    *word_at(b + have - HDR) = w;
+    heap_index_replace(h, fb, (fblock *)rest);
+    *word_at(b) = make_word(h, b, size, true, size - HDR - n, prev_free);
+    return b;
 }
 
-/* Place a region descriptor at mem and turn the rest into one free block. */
-static carve_status new_region(carve_heap *h, uintptr_t mem, size_t bytes)
+/* ---- the TLSF table ----------------------------------------------------------------------- */
+
+/* The bytes of a fine table of rows rows, as a block. */
+static size_t table_block_size(const carve_heap *h, unsigned rows)
 {
-    uintptr_t rstart = carve_align_up_ptr(mem, sizeof(void *));
-    uintptr_t first = carve_align_up_ptr(rstart + sizeof(region) + HDR, h->align) - HDR;
-    uintptr_t mem_end = mem + bytes;
-    if (mem_end < mem || first + h->min_block + 2 * h->align > mem_end) return CARVE_EINVAL;
-    uintptr_t end = carve_align_down(mem_end, h->align) - HDR;
-    if (end - first >= MAX_BLOCK) {
-        end = first + carve_align_down(MAX_BLOCK - 1, h->align);
-        mem_end = end + HDR;
-        bytes = mem_end - mem;
-    }
-    region *r = (region *)rstart;
-    *r = (region){.mem = mem, .mem_end = mem_end, .first = first, .end = end};
-    link_region(h, r);
-    h->last = r;
-    h->capacity += bytes;
-    *word_at(end) = make_word(h, end, 0, true, 0, false);
-    add_free_block(h, first, end - first, false);
-    return CARVE_OK;
+    size_t need = 0;
+    (void)block_size_for(h, (size_t)rows * TLSF_SL * sizeof(fblock *), &need);
+    return need;
 }
 
+/* Worth a call: the heap wants more rows and has the free space for the bigger table
+ * (heap_tlsf_grow_table decides). Inline: one branch. */
+CARVE_HOT bool table_may_grow(const carve_heap *h)
+{
+    return h->rows_wanted > h->rows && h->free_bytes >= table_block_size(h, h->rows_wanted);
+}
+
+CARVE_HOT bool release_plan(const carve_heap *h, uintptr_t b, merge *m);
+CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m);
+
+/* Move the fine table into a free block with the rows the heap wants: O(rows) copies. A new
+ * row whose coarse list holds blocks stays coarse until that list empties (nothing is
+ * re-filed). The old table goes back as a free block if it was in the heap. Nothing happens
+ * when no free block fits or one on the way is damaged. */
+CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
+{
+    unsigned rows = h->rows_wanted;
+    size_t need = table_block_size(h, rows);
+    fblock *fb = tlsf_find(h, need);
+    if (fb == NULL || fb == FB_DAMAGED || !take_ok(h, fb, need)) return;
+    /* fb's list is the same with the new rows (its row stays coarse if it was: it is still in
+     * that list); the rest is filed after the switch, in the list the new rows give it */
+    uintptr_t b = (uintptr_t)fb;
+    size_t have = w_size(fb->head);
+    heap_index_remove(h, fb);
+    h->free_blocks--;
+    h->free_bytes -= have;
+    if (have - need < h->min_block) need = have;
+    uint64_t w = (uint64_t)need | F_USED | F_OWN;
+    w |= hdr_check(h, b, w);
+    *word_at(b) = w | (fb->head & F_PREV_FREE);
+    set_prev_free(b + need, false);
+    h->own_bytes += need;
+    fblock **table = (fblock **)(b + HDR), **old = h->lists;
+    for (unsigned i = 0; i < h->rows * TLSF_SL; i++) table[i] = old[i];
+    for (unsigned i = h->rows * TLSF_SL; i < rows * TLSF_SL; i++) table[i] = NULL;
+    for (unsigned fl = h->rows; fl < rows; fl++)
+        if (h->sl_map[fl] == 0) h->coarse_rows &= ~((uint64_t)1 << fl);
+    h->lists = table;
+    h->rows = rows;
+    h->rows_wanted = 0;
+    if (need < have) add_free_block(h, b + need, have - need, false);
+    uintptr_t old_block = h->table_block;
+    h->table_block = b;
+    h->table_word = w;
+    if (old_block == 0) return; /* the first table stays in the control area */
+    /* the old table is given back like a used block (if its neighbours are sound) */
+    uint64_t ow = *word_at(old_block);
+    size_t osize = w_size(ow);
+    *word_at(old_block) = make_word(h, old_block, osize, true, 0, (ow & F_PREV_FREE) != 0);
+    h->own_bytes -= osize;
+    h->requested += osize - HDR;
+    h->frees--;
+    merge m;
+    if (release_plan(h, old_block, &m)) {
+        release(h, old_block, &m);
+        return;
+    }
+    *word_at(old_block) = ow; /* kept as the heap's own */
+    h->own_bytes += osize;
+    h->requested -= osize - HDR;
+    h->frees++;
+}
+
+/* ---- growth ------------------------------------------------------------------------------- */
+
+/* Give [mem, mem+bytes) to the heap. Everything is checked first, then changed: memory that
+ * starts where a region ends extends it (a free last block grows into it, else a new free block
+ * follows the last one); other memory becomes a new region. TLSF notes the rows the largest
+ * region now needs (the next alloc moves the table when it can; meanwhile larger blocks use the
+ * coarse lists). CARVE_EINVAL: bad, overlapping or too small memory; CARVE_ECORRUPT: the free
+ * last block it would merge with, or a list head it would write, is damaged. The heap is
+ * unchanged on either. */
 static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
 {
     if (mem == 0 || bytes == 0 || mem + bytes < mem) return CARVE_EINVAL;
-    for (region *r = h->regions; r != NULL; r = r->next)
+    region *ext = NULL;
+    for (region *r = h->regions; r != NULL; r = r->next) {
         if (mem < r->mem_end && mem + bytes > r->mem) return CARVE_EINVAL; /* overlaps */
-    carve_status st = CARVE_EAGAIN_;
-    for (region *r = h->regions; r != NULL && st == CARVE_EAGAIN_; r = r->next)
-        if (r->mem_end == mem) st = extend_region(h, r, bytes);
-    if (st == CARVE_EAGAIN_) st = new_region(h, mem, bytes);
-    /* TLSF: the next public call moves the list table if the heap outgrew its rows */
-    if (st == CARVE_OK && h->fit == CARVE_FIT_TLSF) {
-        unsigned rows = heap_index_rows(h, h->capacity);
-        if (rows > h->rows) h->rows_wanted = rows; /* else no move: keep alloc's fast path */
+        if (r->mem_end == mem) ext = r;
     }
-    return st;
+    uintptr_t mem_end = mem + bytes, first, start, end;
+    bool prev_free = false;
+    fblock *tail = NULL; /* the free last block that grows */
+    if (ext != NULL) {
+        end = carve_align_down(mem_end, h->align) - HDR;
+        first = ext->first;
+        if (end - first >= MAX_BLOCK) return CARVE_EINVAL;
+        start = ext->end;
+        prev_free = b_prev_free(ext->end);
+        if (prev_free) {
+            tail = (fblock *)prev_block(ext->end);
+            if (!block_sound(h, tail) || (uintptr_t)tail + b_size((uintptr_t)tail) != ext->end ||
+                !heap_index_removable(h, tail))
+                return CARVE_ECORRUPT;
+            start = (uintptr_t)tail;
+            prev_free = b_prev_free(start);
+        }
+        if (end <= ext->end || (tail == NULL && end - start < h->min_block)) {
+            ext->mem_end = mem_end; /* too little for a block yet: kept for the next extension */
+            h->capacity += bytes;
+            h->last = ext;
+            return CARVE_OK;
+        }
+    } else {
+        uintptr_t rstart = carve_align_up_ptr(mem, sizeof(void *));
+        first = carve_align_up_ptr(rstart + sizeof(region) + HDR, h->align) - HDR;
+        if (mem_end < mem || first + h->min_block + 2 * h->align > mem_end) return CARVE_EINVAL;
+        end = carve_align_down(mem_end, h->align) - HDR;
+        if (end - first >= MAX_BLOCK) { /* clamp: the rest of the memory stays unused */
+            end = first + carve_align_down(MAX_BLOCK - 1, h->align);
+            mem_end = end + HDR;
+            bytes = mem_end - mem;
+        }
+        start = first;
+    }
+    if (!heap_index_insertable(h, start, end - start, tail, NULL)) return CARVE_ECORRUPT;
+
+    if (tail != NULL) {
+        heap_index_remove(h, tail);
+        h->free_bytes -= b_size(start);
+        h->free_blocks--;
+    }
+    region *r = ext;
+    if (r == NULL) {
+        r = (region *)carve_align_up_ptr(mem, sizeof(void *));
+        *r = (region){.mem = mem, .first = first, .end = first};
+        link_region(h, r);
+    }
+    h->block_bytes += end - r->end;
+    r->mem_end = mem_end;
+    r->end = end;
+    h->last = r;
+    h->capacity += bytes;
+    *word_at(end) = make_word(h, end, 0, true, 0, true);
+    add_free_block(h, start, end - start, prev_free);
+    if (h->fit == CARVE_FIT_TLSF) {
+        unsigned rows = heap_tlsf_rows(h->align_log2, end - first);
+        if (rows > h->rows && rows > h->rows_wanted) h->rows_wanted = rows;
+    }
+    return CARVE_OK;
 }
 
 CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t bytes)
@@ -140,7 +308,7 @@ CARVE_COLD static bool grow_for(carve_heap *h, size_t size, int attempt)
     if (h->grow == NULL) return false;
     size_t want = size + sizeof(region) + 4 * h->align + 2 * HDR;
     region *r = h->last;
-    if (attempt == 0 && r != NULL) {
+    if (attempt == 0) {
         size_t have = r->mem_end - (r->end + HDR);
         if (b_prev_free(r->end)) have += b_size(prev_block(r->end));
         want = size > have ? size - have : h->min_block;
@@ -151,6 +319,7 @@ CARVE_COLD static bool grow_for(carve_heap *h, size_t size, int attempt)
     return add_memory(h, (uintptr_t)mem, got) == CARVE_OK;
 }
 
+/* A sound free block of at least size (growing the heap if none), NULL, or FB_DAMAGED. */
 static fblock *find_or_grow(carve_heap *h, size_t size)
 {
     for (int attempt = 0;; attempt++) {
@@ -159,10 +328,18 @@ static fblock *find_or_grow(carve_heap *h, size_t size)
     }
 }
 
-CARVE_HOT void release(carve_heap *h, uintptr_t b);
+/* Nothing fits size: grow until something does (at most two calls of the grow callback, as
+ * find_or_grow). True if a search may now succeed. */
+static CARVE_NOINLINE bool grow_until_fits(carve_heap *h, size_t size)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!grow_for(h, size, attempt)) return false;
+        if (heap_index_find(h, size) != NULL) return true;
+    }
+    return false;
+}
 
 /* ---- init --------------------------------------------------------------------------------- */
-
 
 CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_config *cfg)
 {
@@ -182,14 +359,25 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
         .align = c.align, .align_log2 = carve_log2_floor(c.align),
         .min_block = carve_align_up(4 * HDR, c.align),
         .grow = c.grow, .grow_ctx = c.grow_ctx, .grow_min = c.grow_min, .split_high = c.split_high_below,
-        .lists = (fblock **)(base + sizeof(carve_heap)),
     };
-    h->rows = heap_index_rows(h, bytes);
-    h->nlists = (unsigned)heap_index_lists(c.fit, h->rows);
-    size_t control = sizeof(carve_heap) + h->nlists * sizeof(fblock *);
+    /* after the struct: SEGREGATED's class heads, or TLSF's coarse heads and the fine table with
+     * the rows the initial memory needs (bytes bounds its largest block) */
+    size_t control = sizeof(carve_heap), heads = 0;
+    if (c.fit == CARVE_FIT_SEGREGATED) {
+        heads = SEG_CLASSES;
+    } else if (c.fit == CARVE_FIT_TLSF) {
+        control += TLSF_FL_MAX * sizeof(fblock *);
+        h->rows = heap_tlsf_rows(h->align_log2, bytes < MAX_BLOCK ? bytes : MAX_BLOCK - 1);
+        h->coarse_rows = ~(uint64_t)0 << h->rows;
+        heads = (size_t)h->rows * TLSF_SL;
+    }
+    h->lists = (fblock **)(base + control);
+    control += heads * sizeof(fblock *);
     if (base + control >= end) return NULL;
-    for (unsigned i = 0; i < h->nlists; i++) h->lists[i] = NULL;
-    if (new_region(h, base + control, end - (base + control)) != CARVE_OK) return NULL;
+    for (size_t i = 0; i < heads; i++) h->lists[i] = NULL;
+    if (c.fit == CARVE_FIT_TLSF)
+        for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++) h->coarse[fl] = NULL;
+    if (add_memory(h, base + control, end - (base + control)) != CARVE_OK) return NULL;
     h->control = base + control - (uintptr_t)mem;
     h->capacity += h->control;
     return h;
@@ -197,117 +385,94 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
 
 /* ---- allocation --------------------------------------------------------------------------- */
 
-/* The block size a request of n bytes needs; false when none can hold it. */
-static bool block_size_for(const carve_heap *h, size_t n, size_t *out)
+CARVE_HOT void count_alloc(carve_heap *h, size_t n)
 {
-    if (n >= MAX_BLOCK - HDR - h->align) return false;
-    size_t s = carve_align_up(n + HDR, h->align);
-    *out = s < h->min_block ? h->min_block : s;
-    return true;
-}
-
-static void count_alloc(carve_heap *h, size_t n)
-{
+    size_t r = h->requested + n;
     h->allocs++;
-    h->requested += n;
-    if (h->requested > h->peak_requested) h->peak_requested = h->requested;
+    h->requested = r;
+    h->peak_requested = r > h->peak_requested ? r : h->peak_requested;
 }
 
-/* Take the low size bytes of the detached free block [b, b+have) (already taken out of the
- * index and the free counters) for a request of n bytes; a remainder of at least min_block goes
- * back to the index. */
-static void *carve_block(carve_heap *h, uintptr_t b, size_t have, size_t size, size_t n, bool prev_free)
-{
-    if (have - size >= h->min_block) add_free_block(h, b + size, have - size, false);
-    else size = have;
-    mark_used(h, b, size, size - HDR - n, prev_free);
-    h->used_bytes += size;
-    return (void *)(b + HDR);
-}
-
-/* Allocate from the free block fb found in the index. */
-CARVE_HOT void *place(carve_heap *h, fblock *fb, size_t size, size_t n)
-{
-    uintptr_t b = (uintptr_t)fb;
-    size_t have = w_size(fb->head);
-    bool prev_free = (fb->head & F_PREV_FREE) != 0;
-    count_alloc(h, n);
-    if (have - size < h->min_block) {
-        heap_index_remove(h, fb);
-        h->free_blocks--;
-        mark_used(h, b, have, have - HDR - n, prev_free);
-        h->free_bytes -= have;
-        h->used_bytes += have;
-        return (void *)(b + HDR);
-    }
-    if (size < h->split_high) { /* a small request: the high end, the free rest stays at b */
-        bool keep = heap_index_keeps_place(h);
-        if (!keep) heap_index_remove(h, fb);
-        uint64_t w = make_word(h, b, have - size, false, 0, false);
-        *word_at(b + have - size - HDR) = w;
-        *word_at(b) = w | (prev_free ? F_PREV_FREE : 0);
-        if (!keep) heap_index_insert(h, fb);
-        uintptr_t c = b + have - size;
-        mark_used(h, c, size, size - HDR - n, true);
-        h->free_bytes -= size;
-        h->used_bytes += size;
-        return (void *)(c + HDR);
-    }
-    uintptr_t rest = b + size;
-    uint64_t w = make_word(h, rest, have - size, false, 0, false);
-    *word_at(rest) = w;
-    *word_at(b + have - HDR) = w;
-    heap_index_replace(h, fb, (fblock *)rest);
-    *word_at(b) = make_word(h, b, size, true, size - HDR - n, prev_free);
-    h->free_bytes -= size;
-    h->used_bytes += size;
-    return (void *)(b + HDR);
-}
-
-void *heap_alloc_internal(carve_heap *h, size_t bytes)
+/* Any policy, and TLSF when its fast path needs the grow callback. */
+static CARVE_NOINLINE void *alloc_slow(carve_heap *h, size_t size)
 {
     size_t need;
-    fblock *fb = block_size_for(h, bytes, &need) ? heap_index_find(h, need) : NULL;
-    if (fb == NULL) return NULL;
-    size_t requested = h->requested, peak = h->peak_requested;
-    uint64_t allocs = h->allocs;
-    void *p = place(h, fb, need, bytes);
-    h->requested = requested;
-    h->peak_requested = peak;
-    h->allocs = allocs;
-    h->used_bytes -= b_size((uintptr_t)p - HDR);
-    return p;
+    fblock *fb = NULL, *rover = h->rover;
+    if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
+    if (CARVE_UNLIKELY(fb == NULL || fb == FB_DAMAGED || !take_ok(h, fb, need))) {
+        h->rover = rover;
+        h->failed++;
+        return NULL;
+    }
+    count_alloc(h, size);
+    uintptr_t b = take(h, fb, &need, size);
+    return (void *)(b + HDR);
 }
 
-void heap_free_internal(carve_heap *h, uintptr_t b)
+/* TLSF's fast path: take need bytes for a request of n from fb, the head of list c as
+ * tlsf_search found it (header checked). Checks fb's footer and list successor (safe
+ * unlinking; fb is a head, so it has no predecessor), and, when the table lies in the heap, the
+ * head the remainder goes in front of; then unlinks fb, splits off the remainder (low end kept)
+ * and links it. NULL, with nothing changed, on damage. */
+CARVE_HOT void *tlsf_take(carve_heap *h, fblock *fb, cls c, size_t need, size_t n)
 {
-    uint64_t w = *word_at(b);
-    h->used_bytes += w_size(w);
-    h->requested += usable_of(w) - w_slack(w);
-    h->frees--;
-    release(h, b);
-}
-
-/* TLSF outgrew its table and enough is free to hold a bigger one (heap_index_fit_table makes the
- * same test): checked inline so that a heap that cannot move its table yet pays no call. */
-CARVE_HOT bool table_may_move(const carve_heap *h)
-{
-    return h->rows_wanted != 0 &&
-           h->free_bytes >= heap_index_lists(CARVE_FIT_TLSF, h->rows_wanted) * sizeof(fblock *) + HDR;
+    uintptr_t b = (uintptr_t)fb;
+    uint64_t w = fb->head;
+    size_t have = w_size(w), rest = have - need;
+    fblock *next = fb->next;
+    if (CARVE_UNLIKELY(*word_at(b + have - HDR) != (w & ~F_PREV_FREE) || fb->prev != NULL ||
+                       (next != NULL && !(link_sound(h, next) && next->prev == fb))))
+        return NULL;
+    cls rc = c;
+    if (rest >= h->min_block) {
+        rc = class_of(h, rest);
+        const fblock *head = *rc.head;
+        if (!heads_trusted(h) && head != fb && !head_sound(h, head)) return NULL;
+    }
+    *c.head = next; /* fb heads list c */
+    if (next != NULL) {
+        next->prev = NULL;
+    } else {
+        h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+        if (h->sl_map[c.fl] == 0) {
+            if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
+            h->top_map &= ~((uint64_t)1 << c.fl);
+        }
+    }
+    count_alloc(h, n);
+    if (rest >= h->min_block) {
+        uintptr_t r = b + need;
+        uint64_t rw = make_word(h, r, rest, false, 0, false);
+        *word_at(r) = rw;
+        *word_at(b + have - HDR) = rw;
+        class_link(h, (fblock *)r, class_again(h, rc, rest));
+        h->free_bytes -= need;
+    } else {
+        need = have;
+        set_prev_free(b + have, false);
+        h->free_blocks--;
+        h->free_bytes -= have;
+    }
+    *word_at(b) = make_word(h, b, need, true, need - HDR - n, (w & F_PREV_FREE) != 0);
+    return (void *)(b + HDR);
 }
 
 CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
 {
     if (h == NULL) return NULL;
-    if (CARVE_UNLIKELY(table_may_move(h))) heap_index_fit_table(h);
+    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
     size_t need;
-    fblock *fb = NULL;
-    if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
-    if (fb == NULL) {
+    if (h->fit == CARVE_FIT_TLSF && h->split_high == 0 && block_size_for(h, size, &need)) {
+        found f = tlsf_search(h, need);
+        if (CARVE_UNLIKELY(f.b == NULL) && grow_until_fits(h, need)) f = tlsf_search(h, need);
+        if (CARVE_LIKELY(f.b != NULL)) {
+            void *p = f.b != FB_DAMAGED ? tlsf_take(h, f.b, f.c, need, size) : NULL;
+            if (CARVE_LIKELY(p != NULL)) return p;
+        }
         h->failed++;
         return NULL;
     }
-    return place(h, fb, need, size);
+    return alloc_slow(h, size);
 }
 
 CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t size)
@@ -318,22 +483,32 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
         return NULL;
     }
     if (align <= h->align) return carve_heap_alloc(h, size);
-    if (CARVE_UNLIKELY(table_may_move(h))) heap_index_fit_table(h);
+    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
     size_t need, search;
-    fblock *fb = NULL;
+    fblock *fb = NULL, *rover = h->rover;
     if (align < MAX_BLOCK && block_size_for(h, size, &need) &&
         !carve_add_overflow(need, align + h->min_block, &search) && search < MAX_BLOCK)
         fb = find_or_grow(h, search);
-    if (fb == NULL) {
+    /* the block starts at the first aligned payload that leaves either no lead or a lead that
+     * can be a free block; the lead and the tail (if a minimum block) go back */
+    uintptr_t b = (uintptr_t)fb, p = 0;
+    size_t have = 0, lead = 0, rest = 0;
+    bool ok = fb != NULL && fb != FB_DAMAGED && footer_sound(fb) && heap_index_removable(h, fb);
+    if (ok) {
+        have = w_size(fb->head);
+        p = carve_align_up_ptr(b + HDR, align);
+        if (p - HDR != b && p - HDR - b < h->min_block) p += carve_align_up(h->min_block - (p - HDR - b), align);
+        lead = p - HDR - b;
+        rest = have - lead - need;
+        ok = (lead == 0 || heap_index_insertable(h, b, lead, fb, NULL)) &&
+             (rest < h->min_block || heap_index_insertable(h, p - HDR + need, rest, fb, NULL));
+    }
+    if (!ok) {
+        h->rover = rover;
         h->failed++;
         return NULL;
     }
-    uintptr_t b = (uintptr_t)fb;
-    size_t have = w_size(fb->head);
     bool prev_free = (fb->head & F_PREV_FREE) != 0;
-    uintptr_t p = carve_align_up_ptr(b + HDR, align);
-    if (p - HDR != b && p - HDR - b < h->min_block) p += carve_align_up(h->min_block - (p - HDR - b), align);
-    size_t lead = p - HDR - b;
     heap_index_remove(h, fb);
     h->free_blocks--;
     h->free_bytes -= have;
@@ -342,7 +517,10 @@ CARVE_API void *carve_heap_aligned_alloc(carve_heap *h, size_t align, size_t siz
         prev_free = true;
     }
     count_alloc(h, size);
-    return carve_block(h, p - HDR, have - lead, need, size, prev_free);
+    if (rest >= h->min_block) add_free_block(h, p - HDR + need, rest, false);
+    else need += rest;
+    mark_used(h, p - HDR, need, need - HDR - size, prev_free);
+    return (void *)p;
 }
 
 /* ---- finding a caller's block -------------------------------------------------------------- */
@@ -362,33 +540,70 @@ CARVE_COLD static carve_status diagnose(const carve_heap *h, const region *r, ui
     return CARVE_EFOREIGN;
 }
 
-/* The used block whose payload is p, checked against its neighbours. */
-CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
+/* The used block whose payload is p, checked against its neighbours: its header, the next
+ * header (and, if that block is free, its size), and with PREV_FREE the footer before it and
+ * the header that footer points to. The full version: any region, and the status of a bad p. */
+CARVE_COLD static carve_status locate_slow(const carve_heap *h, const void *p, uintptr_t *out)
 {
-    uintptr_t a = (uintptr_t)p;
-    region *r = (a & (h->align - 1)) == 0 ? region_of(h, a - HDR) : NULL;
-    if (r == NULL) return CARVE_EFOREIGN;
-    uintptr_t b = a - HDR;
-    if (b == h->table_block) return CARVE_EFOREIGN; /* the heap's own block */
+    uintptr_t a = (uintptr_t)p, b = a - HDR;
+    const region *r = NULL;
+    if ((a & (h->align - 1)) != 0 || (r = region_holding(h, b, &r)) == NULL) return CARVE_EFOREIGN;
     uint64_t w = *word_at(b);
     if (!w_valid(h, b, w)) return diagnose(h, r, b);
     if (!w_used(w)) return CARVE_EDOUBLEFREE;
+    if ((w & F_OWN) != 0) return CARVE_EFOREIGN; /* the heap's own block */
     size_t size = w_size(w);
-    if (size < h->min_block || (size & (h->align - 1)) != 0 || size > r->end - b ||
-        usable_of(w) < w_slack(w))
+    if (size < h->min_block || (size & (h->align - 1)) != 0 || size > r->end - b || usable_of(w) < w_slack(w))
         return diagnose(h, r, b);
     uintptr_t next = b + size;
     uint64_t wn = *word_at(next);
-    if (!w_valid(h, next, wn) || (wn & F_PREV_FREE) != 0) return diagnose(h, r, b);
+    if (!w_valid(h, next, wn) || (wn & F_PREV_FREE) != 0 ||
+        (!w_used(wn) && (w_size(wn) < h->min_block || w_size(wn) > r->end - next)))
+        return diagnose(h, r, b);
     if ((w & F_PREV_FREE) != 0) {
         uint64_t fw = *word_at(b - HDR);
         uintptr_t pb = b - w_size(fw);
-        if (w_size(fw) < h->min_block || pb < r->first || pb > b ||
+        if (w_size(fw) < h->min_block || pb < r->first || pb > b || w_used(fw) ||
             (*word_at(pb) & ~F_PREV_FREE) != fw || !w_valid(h, pb, fw))
             return diagnose(h, r, b);
     }
     *out = b;
     return CARVE_OK;
+}
+
+/* locate's fast path: the same checks for a block in the region last grown, with one way out
+ * (to locate_slow, which also answers for other regions and says what is wrong). */
+CARVE_HOT carve_status locate(const carve_heap *h, const void *p, uintptr_t *out)
+{
+    uintptr_t b = (uintptr_t)p - HDR;
+    const region *r = h->last;
+    if (CARVE_LIKELY(b - r->first < r->end - r->first && ((b + HDR) & (h->align - 1)) == 0)) {
+        uint64_t w = *word_at(b);
+        size_t size = w_size(w), room = r->end - b;
+        if (CARVE_LIKELY(hdr_ok(h, b, w, F_USED | F_OWN, F_USED) &&
+                         size >= h->min_block && size <= room && (size & (h->align - 1)) == 0 &&
+                         usable_of(w) >= w_slack(w))) {
+            uintptr_t next = b + size;
+            uint64_t wn = *word_at(next);
+            size_t ns = w_size(wn);
+            if (CARVE_LIKELY(hdr_ok(h, next, wn, F_PREV_FREE, 0) &&
+                             (w_used(wn) || (ns >= h->min_block && ns <= room - size)))) {
+                if ((w & F_PREV_FREE) == 0) {
+                    *out = b;
+                    return CARVE_OK;
+                }
+                uint64_t fw = *word_at(b - HDR);
+                uintptr_t pb = b - w_size(fw);
+                if (CARVE_LIKELY(w_size(fw) >= h->min_block && pb >= r->first && pb < b &&
+                                 (*word_at(pb) & ~F_PREV_FREE) == fw &&
+                                 hdr_ok(h, pb, fw, F_USED, 0))) {
+                    *out = b;
+                    return CARVE_OK;
+                }
+            }
+        }
+    }
+    return locate_slow(h, p, out);
 }
 
 CARVE_API size_t carve_heap_usable_size(const carve_heap *h, const void *p)
@@ -400,37 +615,140 @@ CARVE_API size_t carve_heap_usable_size(const carve_heap *h, const void *p)
 
 /* ---- free --------------------------------------------------------------------------------- */
 
-/* Return the used block b to the free index, merging it with free neighbours. */
-CARVE_HOT void release(carve_heap *h, uintptr_t b)
+
+/* Plan the free of the used block b (checked by locate): false if a block it would unlink or
+ * write is damaged. */
+CARVE_HOT bool release_plan(const carve_heap *h, uintptr_t b, merge *m)
 {
     uint64_t w = *word_at(b);
     size_t size = w_size(w);
-    bool prev_free = (w & F_PREV_FREE) != 0;
-    h->frees++;
-    h->requested -= usable_of(w) - w_slack(w);
-    h->used_bytes -= size;
-    h->free_bytes += size;
-    h->free_blocks++;
-    uintptr_t start = b;
-    size_t total = size;
+    *m = (merge){b, size, (w & F_PREV_FREE) != 0, NULL, NULL};
     if (h->coalesce) {
         uintptr_t next = b + size;
         if (!b_used(next)) {
-            heap_index_remove(h, (fblock *)next);
-            total += b_size(next);
-            h->free_blocks--;
+            m->next = (fblock *)next;
+            if (!heap_index_removable(h, m->next)) return false;
+            m->total += b_size(next);
         }
-        if (prev_free) {
-            start = prev_block(b);
-            heap_index_remove(h, (fblock *)start);
-            *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
-            total += b_size(start);
-            prev_free = b_prev_free(start);
-            h->free_blocks--;
+        if (m->prev_free) {
+            uintptr_t pb = prev_block(b);
+            m->prev = (fblock *)pb;
+            if (!heap_index_removable(h, m->prev)) return false;
+            m->start = pb;
+            m->total += b_size(pb);
+            m->prev_free = b_prev_free(pb);
         }
     }
+    return heap_index_insertable(h, m->start, m->total, m->next, m->prev);
+}
+
+/* Free the used block b as planned. */
+CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m)
+{
+    uint64_t w = *word_at(b);
+    size_t size = w_size(w);
+    h->frees++;
+    h->requested -= usable_of(w) - w_slack(w);
+    h->free_bytes += size;
+    h->free_blocks++;
+    if (m->next != NULL) {
+        heap_index_remove(h, m->next);
+        h->free_blocks--;
+    }
+    if (m->prev != NULL) {
+        heap_index_remove(h, m->prev);
+        *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
+        h->free_blocks--;
+    }
+    mark_free(h, m->start, m->total, m->prev_free);
+    heap_index_insert(h, (fblock *)m->start);
+}
+
+/* TLSF: can x, a free block in the index whose header was checked, be unlinked: its list
+ * neighbours sound and pointing back at it (safe unlinking), or, without a predecessor, x the
+ * head of its class's list? The class is computed only in that case, into *c (else c->head is
+ * left NULL). */
+CARVE_HOT bool tlsf_unlinkable(const carve_heap *h, const fblock *x, cls *c)
+{
+    const fblock *p = x->prev, *n = x->next;
+    if (p == NULL) {
+        *c = class_of(h, w_size(x->head));
+        if (*c->head != x) return false;
+    } else if (!(link_sound(h, p) && p->next == x)) {
+        return false;
+    }
+    return n == NULL || (link_sound(h, n) && n->prev == x);
+}
+
+/* TLSF: unlink x (checked by tlsf_unlinkable, which gave c when x had no predecessor; an
+ * earlier unlink may have made it a head since). */
+CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x, cls c)
+{
+    fblock *p = x->prev, *n = x->next;
+    if (n != NULL) n->prev = p;
+    if (p != NULL) {
+        p->next = n;
+        return;
+    }
+    if (c.head == NULL) c = class_of(h, w_size(x->head));
+    *c.head = n;
+    if (n != NULL) return;
+    h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+    if (h->sl_map[c.fl] != 0) return;
+    if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
+    h->top_map &= ~((uint64_t)1 << c.fl);
+}
+
+/* TLSF's fast path for a free with coalescing: release_plan and release in one. False, with
+ * nothing changed, if a block it would unlink or write is damaged. */
+CARVE_HOT bool tlsf_release(carve_heap *h, uintptr_t b)
+{
+    uint64_t w = *word_at(b);
+    size_t size = w_size(w), total = size;
+    uintptr_t start = b, next = b + size;
+    uint64_t wn = *word_at(next);
+    bool prev_free = (w & F_PREV_FREE) != 0;
+    fblock *nb = NULL, *pb = NULL;
+    cls cn = {NULL, 0, 0}, cp = {NULL, 0, 0};
+    if (!w_used(wn)) {
+        nb = (fblock *)next;
+        if (!tlsf_unlinkable(h, nb, &cn)) return false;
+        total += w_size(wn);
+    }
+    if (prev_free) {
+        start = prev_block(b);
+        pb = (fblock *)start;
+        uint64_t wp = pb->head;
+        if (!tlsf_unlinkable(h, pb, &cp)) return false;
+        total += w_size(wp);
+        prev_free = (wp & F_PREV_FREE) != 0;
+    }
+    cls cm = class_of(h, total);
+    if (!heads_trusted(h)) {
+        const fblock *head = *cm.head;
+        if (head != nb && head != pb && !head_sound(h, head)) return false;
+    }
+    h->frees++;
+    h->requested -= usable_of(w) - w_slack(w);
+    h->free_bytes += size;
+    h->free_blocks += 1 - (nb != NULL) - (pb != NULL);
+    if (nb != NULL) tlsf_unlink(h, nb, cn);
+    if (pb != NULL) {
+        tlsf_unlink(h, pb, cp);
+        *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
+    }
     mark_free(h, start, total, prev_free);
-    heap_index_insert(h, (fblock *)start);
+    class_link(h, (fblock *)start, class_again(h, cm, total));
+    return true;
+}
+
+/* Free the used block b (located) through the policy's index: any policy. */
+static CARVE_NOINLINE carve_status free_slow(carve_heap *h, uintptr_t b)
+{
+    merge m;
+    if (!release_plan(h, b, &m)) return CARVE_ECORRUPT;
+    release(h, b, &m);
+    return CARVE_OK;
 }
 
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
@@ -439,14 +757,16 @@ CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
     if (h == NULL) return CARVE_EINVAL;
     uintptr_t b = 0;
     carve_status st = locate(h, p, &b);
-    if (st == CARVE_OK) release(h, b);
-    return st;
+    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
+    if (h->fit == CARVE_FIT_TLSF && h->coalesce) return tlsf_release(h, b) ? CARVE_OK : CARVE_ECORRUPT;
+    return free_slow(h, b);
 }
 
 /* ---- realloc ------------------------------------------------------------------------------ */
 
-/* Make the used block b exactly size bytes if it is larger by a minimum block or more (the tail
- * goes back as a free block), and record n in place of its old request old_n. */
+/* The used block b now spans total bytes from b (free blocks inside already out of the index and
+ * counted as used): keep size bytes for a request of n (replacing old_n), and give back a tail
+ * of min_block or more as a free block, merged with a free block after it (when coalescing). */
 static void trim_to(carve_heap *h, uintptr_t b, size_t size, size_t n, size_t old_n)
 {
     uint64_t w = *word_at(b);
@@ -459,7 +779,6 @@ static void trim_to(carve_heap *h, uintptr_t b, size_t size, size_t n, size_t ol
         return;
     }
     *word_at(b) = make_word(h, b, size, true, size - HDR - n, prev_free);
-    h->used_bytes -= have - size;
     uintptr_t tail = b + size, next = b + have;
     size_t tail_size = have - size;
     if (h->coalesce && !b_used(next)) {
@@ -469,6 +788,26 @@ static void trim_to(carve_heap *h, uintptr_t b, size_t size, size_t n, size_t ol
         h->free_blocks--;
     }
     add_free_block(h, tail, tail_size, false);
+}
+
+/* Can trim_to give back the tail of a block that will span [b, b+have) and keep size bytes?
+ * skip1/skip2: free blocks inside the span that will have been unlinked by then (the caller
+ * checked them). The tail merges with a free block after the span; with coalescing that can
+ * only be the successor of a block that had no free neighbour inside the span. */
+static bool trim_ok(const carve_heap *h, uintptr_t b, size_t have, size_t size, const fblock *skip1,
+                    const fblock *skip2)
+{
+    if (have - size < h->min_block) return true;
+    uintptr_t after = b + have;
+    size_t tail_size = have - size;
+    const fblock *nb = NULL;
+    if (h->coalesce && !b_used(after)) {
+        nb = (fblock *)after;
+        if (skip1 != NULL || !block_sound(h, nb) || !heap_index_removable(h, nb))
+            return false; /* two free neighbours, or a damaged one */
+        tail_size += b_size(after);
+    }
+    return heap_index_insertable(h, b + size, tail_size, nb != NULL ? nb : skip1, skip2);
 }
 
 /* The bytes of free space right after the used block b (0 if its successor is used). */
@@ -482,7 +821,8 @@ static size_t free_after(uintptr_t b)
  * callback for memory that extends the region so that b can reach size bytes. */
 static void grow_after(carve_heap *h, uintptr_t b, size_t size)
 {
-    region *r = region_of(h, b);
+    const region *r = NULL;
+    r = region_holding(h, b, &r);
     uintptr_t next = b + b_size(b);
     if (h->grow == NULL || r == NULL || (next != r->end && (b_used(next) || next + b_size(next) != r->end)))
         return;
@@ -496,6 +836,27 @@ static void grow_after(carve_heap *h, uintptr_t b, size_t size)
     if (mem != NULL && got != 0) (void)add_memory(h, (uintptr_t)mem, got);
 }
 
+/* Grow the used block b (request old_n) in place over the free block after it, to need bytes for
+ * a request of n; a tail of min_block or more goes back as a free block (checked by trim_ok:
+ * with coalescing the block after is used). */
+static void grow_into_next(carve_heap *h, uintptr_t b, size_t need, size_t n, size_t old_n)
+{
+    uint64_t w = *word_at(b);
+    uintptr_t next = b + w_size(w);
+    size_t extra = b_size(next), span = w_size(w) + extra, tail = span - need;
+    heap_index_remove(h, (fblock *)next);
+    h->free_blocks--;
+    h->free_bytes -= extra;
+    h->requested = h->requested - old_n + n;
+    if (h->requested > h->peak_requested) h->peak_requested = h->requested;
+    if (tail < h->min_block) {
+        need = span;
+        set_prev_free(b + span, false);
+    }
+    *word_at(b) = make_word(h, b, need, true, need - HDR - n, (w & F_PREV_FREE) != 0);
+    if (tail >= h->min_block) add_free_block(h, b + need, tail, false);
+}
+
 /* Grow the used block b in place over the free block after it. The slack field is left 0 for
  * trim_to to set. */
 static void absorb_next(carve_heap *h, uintptr_t b)
@@ -506,7 +867,6 @@ static void absorb_next(carve_heap *h, uintptr_t b)
     heap_index_remove(h, (fblock *)next);
     h->free_blocks--;
     h->free_bytes -= extra;
-    h->used_bytes += extra;
     set_prev_free(next + extra, false);
     *word_at(b) = make_word(h, b, w_size(w) + extra, true, 0, (w & F_PREV_FREE) != 0);
 }
@@ -522,7 +882,6 @@ static void *slide_down(carve_heap *h, uintptr_t b, void *p, size_t need, size_t
     heap_index_remove(h, (fblock *)pb);
     h->free_blocks--;
     h->free_bytes -= before;
-    h->used_bytes += before;
     *word_at(pb) = make_word(h, pb, before + whole, true, 0, b_prev_free(pb));
     *word_at(b) = make_word(h, b, whole, false, 0, true); /* left behind: reads as freed */
     memmove((void *)(pb + HDR), p, copy);
@@ -536,28 +895,43 @@ CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
     if (h == NULL) return NULL;
     size_t need;
     uintptr_t b = 0;
-    if (!block_size_for(h, size, &need) || locate(h, p, &b) != CARVE_OK) {
-        h->failed++;
-        return NULL;
-    }
+    if (!block_size_for(h, size, &need) || locate(h, p, &b) != CARVE_OK) goto fail;
     uint64_t w = *word_at(b);
     size_t have = w_size(w), old_n = usable_of(w) - w_slack(w);
     if (need <= have) {
+        if (!trim_ok(h, b, have, need, NULL, NULL)) goto fail;
         trim_to(h, b, need, size, old_n);
         return p;
     }
     if (have + free_after(b) < need) grow_after(h, b, need);
-    if (have + free_after(b) >= need) {
-        absorb_next(h, b);
-        trim_to(h, b, need, size, old_n);
+    fblock *next = free_after(b) != 0 ? (fblock *)(b + have) : NULL;
+    if (next != NULL && !heap_index_removable(h, next)) goto fail;
+    size_t span = have + free_after(b);
+    if (span >= need) {
+        if (!trim_ok(h, b, span, need, next, NULL)) goto fail;
+        grow_into_next(h, b, need, size, old_n);
         return p;
     }
-    if (h->coalesce && b_prev_free(b) && b_size(prev_block(b)) + have + free_after(b) >= need)
+    if (h->coalesce && b_prev_free(b) && b_size(prev_block(b)) + span >= need) {
+        fblock *prev = (fblock *)prev_block(b);
+        if (!heap_index_removable(h, prev) ||
+            !trim_ok(h, (uintptr_t)prev, b_size((uintptr_t)prev) + span, need, prev, next))
+            goto fail;
         return slide_down(h, b, p, need, size, old_n);
+    }
+    merge m;
+    if (!release_plan(h, b, &m)) goto fail;
     void *q = carve_heap_alloc(h, size);
     if (q == NULL) return NULL;
     size_t old = usable_of(w);
     memcpy(q, p, old < size ? old : size);
-    release(h, b);
+    /* the new block may have changed b's neighbourhood, but only through blocks the alloc
+     * checked or wrote, so the plan holds again */
+    bool again = release_plan(h, b, &m);
+    CARVE_ASSERT(again && "alloc only writes blocks it checked");
+    if (again) release(h, b, &m);
     return q;
+fail:
+    h->failed++;
+    return NULL;
 }

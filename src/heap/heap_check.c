@@ -9,7 +9,7 @@
 #include "heap/heap_internal.h"
 
 typedef struct walk_sums {
-    size_t used, free, free_blocks, requested, largest_free;
+    size_t used, free, free_blocks, own, nown, requested, largest_free;
 } walk_sums;
 
 /* Check one region's blocks and epilogue; add its sums. */
@@ -28,8 +28,11 @@ static size_t check_region(const carve_heap *h, const region *r, walk_sums *sum)
             size > r->end - x)
             return bad + 1; /* cannot go on: the next block is unknown */
         bad += ((w & F_PREV_FREE) != 0) != prev_free;
-        if (x == h->table_block) {
-            bad += !w_used(w); /* the TLSF table: heap overhead, not used or requested */
+        if (w_used(w) && (w & F_OWN) != 0) {
+            /* the TLSF table: heap overhead, not used or requested */
+            bad += x != h->table_block || w_slack(w) != 0;
+            sum->own += size;
+            sum->nown++;
         } else if (w_used(w)) {
             bad += w_slack(w) > usable_of(w);
             sum->used += size;
@@ -51,23 +54,12 @@ static size_t check_region(const carve_heap *h, const region *r, walk_sums *sum)
     return bad;
 }
 
-/* Is b a free block of this heap (inside a region, sound header and footer)? *hint is the region
- * of the previous answer, tried first (list neighbours are usually in one region). */
-static bool is_free_block(const carve_heap *h, const fblock *b, const region **hint)
+/* The class list a free block of this size belongs to: SEGREGATED its class; TLSF
+ * fl * TLSF_SL + sl in the fine table, fl * TLSF_SL for a coarse row's list. */
+static long list_of(const carve_heap *h, size_t size)
 {
-    uintptr_t a = (uintptr_t)b;
-    const region *r = *hint;
-    if (r == NULL || a < r->first || a >= r->end) {
-        r = NULL;
-        for (const region *q = h->regions; q != NULL && r == NULL; q = q->next)
-            if (a >= q->first && a < q->end) r = q;
-    }
-    if (r == NULL || ((a + HDR) & (h->align - 1)) != 0) return false;
-    *hint = r;
-    uint64_t w = b->head;
-    size_t size = w_size(w);
-    return w_valid(h, a, w) && !w_used(w) && size >= h->min_block && size <= r->end - a &&
-           *word_at(a + size - HDR) == (w & ~F_PREV_FREE);
+    cls c = class_of(h, size);
+    return h->fit == CARVE_FIT_TLSF ? (long)(c.fl * TLSF_SL + c.sl) : (long)c.fl;
 }
 
 /* Check one NULL-terminated list: sound links, free blocks, the right slot (or the list's
@@ -80,11 +72,11 @@ static size_t check_list(const carve_heap *h, const fblock *head, long slot, siz
     const region *hint = NULL;
     for (const fblock *b = head; b != NULL; prev = b, b = b->next) {
         if (++*count > limit) return bad + 1; /* longer than the free blocks: a cycle or a stray */
-        if (!is_free_block(h, b, &hint)) return bad + 1;
+        if (!block_sound_near(h, b, &hint) || !footer_sound(b)) return bad + 1;
         bad += b->prev != prev;
         if (b == h->rover) *saw_rover = true;
         if (slot >= 0) {
-            bad += heap_index_slot(h, w_size(b->head)) != (unsigned)slot;
+            bad += list_of(h, w_size(b->head)) != slot;
         } else if (prev != NULL) {
             size_t sp = w_size(prev->head), sb = w_size(b->head);
             switch (h->order) {
@@ -99,9 +91,23 @@ static size_t check_list(const carve_heap *h, const fblock *head, long slot, siz
     return bad;
 }
 
-static size_t check_index(const carve_heap *h, size_t free_blocks)
+/* TLSF's table: in the control area or in the heap's one OWN block, with room for its rows. */
+static size_t check_table(const carve_heap *h, const walk_sums *sum)
 {
-    size_t bad = 0, count = 0;
+    size_t bad = h->rows == 0 || h->rows > TLSF_FL_MAX || h->rows_wanted > TLSF_FL_MAX;
+    if (h->table_block == 0) {
+        bad += (uintptr_t)h->lists != (uintptr_t)&h->coarse[TLSF_FL_MAX] || sum->nown != 0;
+    } else {
+        bad += (uintptr_t)h->lists != h->table_block + HDR || sum->nown != 1 ||
+               sum->own < HDR + (size_t)h->rows * TLSF_SL * sizeof(fblock *) ||
+               ((*word_at(h->table_block) ^ h->table_word) & ~F_PREV_FREE) != 0;
+    }
+    return bad;
+}
+
+static size_t check_index(const carve_heap *h, const walk_sums *sum)
+{
+    size_t bad = 0, count = 0, free_blocks = sum->free_blocks;
     bool saw_rover = false;
     if (h->fit <= CARVE_FIT_WORST) {
         const fblock *last = NULL;
@@ -110,25 +116,35 @@ static size_t check_index(const carve_heap *h, size_t free_blocks)
         bad += h->rover != NULL && !saw_rover;
         bad += h->fit != CARVE_FIT_NEXT && h->rover != NULL;
         bad += h->top_map != 0;
+    } else if (h->fit == CARVE_FIT_SEGREGATED) {
+        for (unsigned c = 0; c < SEG_CLASSES; c++) {
+            bad += check_list(h, h->lists[c], c, free_blocks, &count, NULL, &saw_rover);
+            bad += ((h->top_map >> c) & 1u) != (h->lists[c] != NULL);
+        }
+        bad += (h->top_map >> SEG_CLASSES) != 0;
+        bad += h->head != NULL || h->rover != NULL;
     } else {
-        for (unsigned i = 0; i < h->nlists; i++) {
-            bad += check_list(h, h->lists[i], (long)i, free_blocks, &count, NULL, &saw_rover);
-            bool bit;
-            if (h->fit == CARVE_FIT_TLSF)
-                bit = (h->sl_map[i / TLSF_SL] >> (i % TLSF_SL)) & 1u;
-            else
-                bit = (h->top_map >> i) & 1u;
-            bad += bit != (h->lists[i] != NULL);
+        size_t table_bad = check_table(h, sum);
+        if (table_bad != 0) return bad + table_bad; /* the lists cannot be found */
+        for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++) {
+            bool coarse = ((h->coarse_rows >> fl) & 1) != 0;
+            for (unsigned sl = 0; sl < (coarse ? 1 : TLSF_SL); sl++) {
+                const fblock *head = coarse ? h->coarse[fl] : h->lists[fl * TLSF_SL + sl];
+                bad += check_list(h, head, fl * TLSF_SL + sl, free_blocks, &count, NULL, &saw_rover);
+                bad += ((h->sl_map[fl] >> sl) & 1u) != (head != NULL);
+            }
+            if (!coarse) {
+                bad += h->coarse[fl] != NULL || fl >= h->rows; /* the rows beyond the table are coarse */
+                for (unsigned sl = 0; fl >= h->rows && sl < TLSF_SL; sl++) bad += h->lists[fl * TLSF_SL + sl] != NULL;
+            } else {
+                bad += (h->sl_map[fl] >> 1) != 0;              /* a coarse row has one list */
+                bad += fl < h->rows && h->coarse[fl] == NULL;   /* below the rows, only while not empty */
+            }
         }
-        if (h->fit == CARVE_FIT_TLSF) {
-            for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++)
-                bad += (((h->top_map >> fl) & 1u) != 0) != (h->sl_map[fl] != 0);
-            bad += (h->top_map >> h->rows) != 0;
-            for (unsigned fl = h->rows; fl < TLSF_FL_MAX; fl++) bad += h->sl_map[fl] != 0;
-            bad += h->nlists != h->rows * TLSF_SL;
-        } else {
-            bad += (h->top_map >> SEG_CLASSES) != 0;
+        for (unsigned fl = 0; fl < TLSF_FL_MAX; fl++) {
+            bad += (((h->top_map >> fl) & 1u) != 0) != (h->sl_map[fl] != 0);
         }
+        bad += (h->top_map >> TLSF_FL_MAX) != 0;
         bad += h->head != NULL || h->rover != NULL;
     }
     bad += count != free_blocks; /* with distinct, sound entries: each free block exactly once */
@@ -138,23 +154,26 @@ static size_t check_index(const carve_heap *h, size_t free_blocks)
 CARVE_API size_t carve_heap_check(const carve_heap *h)
 {
     if (h == NULL) return 1;
-    size_t bad = 0, capacity = h->control;
+    size_t bad = 0, capacity = h->control, blocks = 0;
     walk_sums sum = {0};
     uintptr_t prev_end = 0;
     for (const region *r = h->regions; r != NULL; r = r->next) {
         bad += r->mem < prev_end; /* sorted, disjoint */
         prev_end = r->mem_end;
         capacity += r->mem_end - r->mem;
+        blocks += r->end - r->first;
         bad += check_region(h, r, &sum);
     }
     bad += capacity != h->capacity;
-    bad += sum.used != h->used_bytes;
+    bad += blocks != h->block_bytes;
+    bad += sum.used != h->block_bytes - h->free_bytes - h->own_bytes;
     bad += sum.free != h->free_bytes;
     bad += sum.free_blocks != h->free_blocks;
     bad += sum.requested != h->requested;
     bad += h->peak_requested < h->requested;
-    bad += h->used_bytes + h->free_bytes > h->capacity;
-    bad += check_index(h, sum.free_blocks);
+    bad += sum.own != h->own_bytes;
+    bad += h->block_bytes > h->capacity || h->free_bytes + h->own_bytes > h->block_bytes;
+    bad += check_index(h, &sum);
     return bad;
 }
 
@@ -167,7 +186,7 @@ CARVE_API void carve_heap_walk(const carve_heap *h, carve_walk_fn fn, void *ctx)
             size_t size = w_size(w);
             if (!w_valid(h, x, w) || size < h->min_block || size > r->end - x) break;
             carve_block_info info = {.start = x, .size = size, .used = w_used(w),
-                                     .payload = w_used(w) && x != h->table_block ? usable_of(w) : 0};
+                                     .payload = w_used(w) && (w & F_OWN) == 0 ? usable_of(w) : 0};
             fn(ctx, &info);
             x += size;
         }
@@ -184,7 +203,7 @@ CARVE_API void carve_heap_stats(const carve_heap *h, carve_stats *out)
 {
     if (h == NULL || !carve_stats_begin(out)) return;
     out->capacity = h->capacity;
-    out->used = h->used_bytes;
+    out->used = h->block_bytes - h->free_bytes - h->own_bytes;
     out->free = h->free_bytes;
     out->free_blocks = h->free_blocks;
     carve_heap_walk(h, largest_free, &out->largest_free);

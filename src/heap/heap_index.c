@@ -19,40 +19,35 @@
  * min_block * 2^(c+1)), each a LIFO list. A request searches its own class first fit, then takes
  * the head of the next non-empty class above (found through a bitmap), which always fits.
  *
- * TLSF (Masmano et al.): lists indexed by (fl, sl): sizes below 16 units of G map linearly to
- * fl 0; above, fl is the position of the top bit and sl the next 4 bits, so each power-of-two
- * range is cut into 16 lists. Two bitmap levels find the first non-empty list at or above a
- * class in O(1). A request first looks at the head of its own class (a block there may fit);
- * otherwise it rounds up to the next class boundary, where every block fits: O(1), whatever the
- * heap holds.
+ * TLSF (Masmano et al.; inline in heap_internal.h): lists indexed by (fl, sl): sizes below 16
+ * units of G map linearly to fl 0; above, fl is the position of the top bit and sl the next 4
+ * bits, so each power-of-two range is cut into 16 lists. Two bitmap levels find the first
+ * non-empty list at or above a class in O(1). A request first looks at the head of its own class
+ * (a block there may fit); otherwise it rounds up to the next class boundary, where every block
+ * fits: O(1), whatever the heap holds. Rows beyond the table (after growth) have one coarse list
+ * each, searched the same way (heap_internal.h).
+ *
+ * Damage: every walk here checks each block it reaches through a link (block_sound) before it
+ * reads it, and stops after more steps than there are free blocks (a cycle), answering
+ * FB_DAMAGED or false instead of following a bad pointer.
  */
 #include "heap/heap_internal.h"
 
-static unsigned tlsf_fl(unsigned align_log2, size_t size)
-{
-    size_t u = size >> align_log2;
-    return u < TLSF_SL ? 0 : carve_log2_floor(u) - TLSF_SL_LOG2 + 1;
-}
-
-unsigned heap_index_rows(const carve_heap *h, size_t capacity)
-{
-    unsigned rows = tlsf_fl(h->align_log2, capacity) + 1;
-    return rows < TLSF_FL_MAX ? rows : TLSF_FL_MAX;
-}
-
-
-/* ---- class mappings ---------------------------------------------------------------------- */
-
 /* ---- the single list of FIRST/NEXT/BEST/WORST ---------------------------------------------- */
 
-static bool list_before(const carve_heap *h, const fblock *a, const fblock *b)
+/* Does a free block (address a, size sa) come before one at b of size sb in the list order? */
+static bool list_before(const carve_heap *h, uintptr_t a, size_t sa, uintptr_t b, size_t sb)
 {
-    size_t sa = w_size(a->head), sb = w_size(b->head);
     switch (h->order) {
     case CARVE_ORDER_SIZE_ASC: return sa < sb || (sa == sb && a < b);
     case CARVE_ORDER_SIZE_DESC: return sa > sb || (sa == sb && a < b);
     default: return a < b;
     }
+}
+
+static bool fb_before(const carve_heap *h, const fblock *a, const fblock *b)
+{
+    return list_before(h, (uintptr_t)a, w_size(a->head), (uintptr_t)b, w_size(b->head));
 }
 
 static void list_link_before(carve_heap *h, fblock *b, fblock *at) /* at NULL: append */
@@ -72,13 +67,34 @@ void heap_list_insert(carve_heap *h, fblock *b)
     case CARVE_ORDER_FIFO: list_link_before(h, b, NULL); return;
     default: break;
     }
-    if (h->tail != NULL && list_before(h, h->tail, b)) {
+    if (h->tail != NULL && fb_before(h, h->tail, b)) {
         list_link_before(h, b, NULL);
         return;
     }
     fblock *at = h->head;
-    while (at != NULL && list_before(h, at, b)) at = at->next;
+    while (at != NULL && fb_before(h, at, b)) at = at->next;
     list_link_before(h, b, at);
+}
+
+bool heap_list_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1, const fblock *skip2)
+{
+    /* LIFO and FIFO write the head or the tail, kept in the control struct (heads_trusted);
+     * the sorted orders read every block on the path to the insertion point, the tail first
+     * (their shortcut); a skipped block's neighbours were checked by heap_index_removable */
+    if (h->order == CARVE_ORDER_LIFO || h->order == CARVE_ORDER_FIFO) return true;
+    const fblock *t = h->tail;
+    if (t != NULL && t != skip1 && t != skip2 && !(block_sound(h, t) && t->next == NULL)) return false;
+    const region *hint = NULL;
+    const fblock *prev = NULL;
+    size_t steps = 0;
+    for (const fblock *at = h->head; at != NULL; prev = at, at = at->next) {
+        if (++steps > h->free_blocks) return false; /* a cycle */
+        if (at != skip1 && at != skip2) {
+            if (!block_sound_near(h, at, &hint) || at->prev != prev) return false;
+            if (!list_before(h, (uintptr_t)at, w_size(at->head), b, size)) return true;
+        }
+    }
+    return true;
 }
 
 void heap_list_remove(carve_heap *h, fblock *b)
@@ -90,24 +106,39 @@ void heap_list_remove(carve_heap *h, fblock *b)
     if (h->rover == b) h->rover = b->next;
 }
 
-fblock *heap_list_find(carve_heap *h, size_t size)
+/* Walks the list checking each block before it reads it. */
+typedef struct walk {
+    const carve_heap *h;
+    const region *hint;
+    size_t steps;
+    bool damaged;
+} walk;
+
+/* b (reached through a link) is sound; else the walk is marked damaged. */
+static bool walk_ok(walk *w, const fblock *b)
+{
+    if (++w->steps > w->h->free_blocks || !block_sound_near(w->h, b, &w->hint)) w->damaged = true;
+    return !w->damaged;
+}
+
+static fblock *list_find(carve_heap *h, size_t size, walk *w)
 {
     fblock *pick = NULL;
     switch (h->fit) {
     case CARVE_FIT_FIRST:
-        for (fblock *b = h->head; b != NULL; b = b->next)
+        for (fblock *b = h->head; b != NULL && walk_ok(w, b); b = b->next)
             if (w_size(b->head) >= size) return b;
         return NULL;
     case CARVE_FIT_NEXT: {
         fblock *start = h->rover != NULL ? h->rover : h->head;
-        for (fblock *b = start; b != NULL; b = b->next)
+        for (fblock *b = start; b != NULL && walk_ok(w, b); b = b->next)
             if (w_size(b->head) >= size) return h->rover = b;
-        for (fblock *b = h->head; b != start; b = b->next)
+        for (fblock *b = h->head; b != start && b != NULL && walk_ok(w, b); b = b->next)
             if (w_size(b->head) >= size) return h->rover = b;
         return NULL;
     }
     case CARVE_FIT_BEST:
-        for (fblock *b = h->head; b != NULL; b = b->next) {
+        for (fblock *b = h->head; b != NULL && walk_ok(w, b); b = b->next) {
             size_t s = w_size(b->head);
             if (s < size || (pick != NULL && s >= w_size(pick->head))) continue;
             pick = b;
@@ -115,7 +146,7 @@ fblock *heap_list_find(carve_heap *h, size_t size)
         }
         return pick;
     default: /* CARVE_FIT_WORST */
-        for (fblock *b = h->head; b != NULL; b = b->next) {
+        for (fblock *b = h->head; b != NULL && walk_ok(w, b); b = b->next) {
             if (pick == NULL || w_size(b->head) > w_size(pick->head)) pick = b;
             if (h->order == CARVE_ORDER_SIZE_DESC) break;
         }
@@ -123,55 +154,30 @@ fblock *heap_list_find(carve_heap *h, size_t size)
     }
 }
 
-/* ---- the class lists of SEGREGATED and TLSF ----------------------------------------------- */
+fblock *heap_list_find(carve_heap *h, size_t size)
+{
+    walk w = {h, NULL, 0, false};
+    fblock *rover = h->rover;
+    fblock *b = list_find(h, size, &w);
+    if (!w.damaged) return b;
+    h->rover = rover; /* NEXT: a damaged search moves nothing */
+    return FB_DAMAGED;
+}
+
+/* ---- SEGREGATED's search ------------------------------------------------------------------- */
 
 fblock *heap_seg_find(carve_heap *h, size_t size)
 {
     unsigned c = seg_class(h, size);
-    for (fblock *b = h->lists[c]; b != NULL; b = b->next)
+    walk w = {h, NULL, 0, false};
+    for (fblock *b = h->lists[c]; b != NULL; b = b->next) {
+        if (!walk_ok(&w, b)) return FB_DAMAGED;
         if (w_size(b->head) >= size) return b;
+    }
     uint64_t above = c + 1 < 64 ? h->top_map & (~(uint64_t)0 << (c + 1)) : 0;
-    return above != 0 ? h->lists[carve_ctz64(above)] : NULL;
-}
-
-fblock *heap_tlsf_spill_find(carve_heap *h, size_t size)
-{
-    for (fblock *b = h->lists[h->nlists - 1]; b != NULL; b = b->next)
-        if (w_size(b->head) >= size) return b;
-    return NULL;
-}
-
-void heap_index_fit_table(carve_heap *h)
-{
-    unsigned rows = h->rows_wanted, old_n = h->nlists;
-    if (h->fit != CARVE_FIT_TLSF || rows <= h->rows) {
-        h->rows_wanted = 0;
-        return;
-    }
-    /* only from free space, never by growing (which would put the table at the heap's end,
-     * in the way of a block growing there): until a block is free, the spill list serves */
-    size_t bytes = heap_index_lists(CARVE_FIT_TLSF, rows) * sizeof(fblock *);
-    if (h->free_bytes < bytes + HDR) return; /* cannot fit yet: skip the search */
-    fblock **table = heap_alloc_internal(h, bytes);
-    if (table == NULL) return;
-    h->rows_wanted = 0;
-    fblock *spill = h->lists[old_n - 1];
-    for (unsigned i = 0; i < old_n - 1; i++) table[i] = h->lists[i];
-    for (unsigned i = old_n - 1; i < rows * TLSF_SL; i++) table[i] = NULL;
-    unsigned last_row = (old_n - 1) / TLSF_SL;
-    h->sl_map[last_row] &= (uint16_t)~(1u << (TLSF_SL - 1));
-    if (h->sl_map[last_row] == 0) h->top_map &= ~((uint64_t)1 << last_row);
-    uintptr_t old_block = h->table_block;
-    h->lists = table;
-    h->nlists = rows * TLSF_SL;
-    h->rows = rows;
-    h->table_block = (uintptr_t)table - HDR;
-    while (spill != NULL) {
-        fblock *next = spill->next;
-        heap_index_insert(h, spill);
-        spill = next;
-    }
-    if (old_block != 0) heap_free_internal(h, old_block);
+    if (above == 0) return NULL;
+    fblock *b = h->lists[carve_ctz64(above)];
+    return block_sound(h, b) ? b : FB_DAMAGED;
 }
 
 /* ---- the interface ------------------------------------------------------------------------ */
@@ -186,4 +192,3 @@ void heap_list_replace(carve_heap *h, fblock *b, fblock *rest)
     else h->tail = rest;
     if (h->rover == b) h->rover = rest;
 }
-

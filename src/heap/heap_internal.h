@@ -15,10 +15,11 @@
  *   |                          |            | footer word (size, check)|
  *   +--------------------------+ b+size     +--------------------------+ b+size
  *
- *   header word: bit 0 USED, bit 1 PREV_FREE (the block before this one is free), bit 2 spare,
+ *   header word: bit 0 USED, bit 1 PREV_FREE (the block before this one is free), bit 2 OWN (a
+ *                used block the heap keeps for itself: the TLSF list table),
  *                bits 3..39 the block size in bytes (header included, a multiple of G),
  *                bits 40..51 slack = usable - requested bytes (used blocks; 0 when free),
- *                bits 52..63 a 12-bit check = hash(heap key, block address, bits 0 and 3..51).
+ *                bits 52..63 a 12-bit check = hash(heap key, block address, bits 0, 2 and 3..51).
  *   footer word: size | check computed as for a free header with PREV_FREE clear.
  *
  * Each region ends in an epilogue: a header word of size 0, USED, whose PREV_FREE bit says
@@ -35,6 +36,13 @@
  *   that address then reads as a double free, never as a live block (free always clears USED).
  * - The check is 12 bits: a random word passes 1 time in 4096, so free also checks the next
  *   header and, with PREV_FREE, the footer before trusting a block.
+ * - Every pointer the heap reads from its blocks (a list link, a TLSF list head kept in an OWN
+ *   block) can have been overwritten by the user: it is followed only after block_sound() (a
+ *   block whose size is used) or link_sound() (a list neighbour) found it inside a region with a
+ *   sound free header, and a block is unlinked only after links_sound() found that its
+ *   neighbours point back at it (safe unlinking). List heads kept in the control struct are
+ *   inside a region by construction (no block lies below the struct, so no overflow reaches it);
+ *   the block they point to is still checked before it is used.
  * - Sizes are below 2^40 (regions are clamped), slack below 4096 (splitting keeps it small).
  */
 #ifndef CARVE_HEAP_INTERNAL_H
@@ -46,6 +54,7 @@
 #define HDR            ((size_t)8)
 #define F_USED         ((uint64_t)1)
 #define F_PREV_FREE    ((uint64_t)2)
+#define F_OWN          ((uint64_t)4)
 #define SIZE_MASK      ((uint64_t)0x000000FFFFFFFFF8ull)
 #define SLACK_SHIFT    40
 #define SLACK_MAX      ((size_t)0xFFF)
@@ -55,13 +64,16 @@
 #define MIN_ALIGN      ((size_t)8)
 #define MAX_CFG_ALIGN  ((size_t)1024)       /* cfg->align; aligned_alloc goes higher */
 
-/* TLSF: 16 second-level lists per first-level range (a row); rows up to blocks of 2^40 bytes.
- * A heap keeps only the rows its capacity needs: the last list of its last row also holds every
- * larger block (searched first fit), until an alloc after a growth moves the table into a
- * bigger heap block taken from free space (see heap_index_fit_table). */
+/* TLSF: 16 second-level lists per first-level range (a row): the "fine" table of rows * 16
+ * heads, sized at init for the initial memory. Blocks of a row the table does not have (after
+ * growth) go to that row's single "coarse" list, searched like a TLSF row whose only list is
+ * its first (its head, else the next non-empty row), so alloc stays O(1). When the heap has
+ * outgrown the table, an alloc that finds a free block for a bigger one moves the table there
+ * (O(rows) copies; the old table is freed). Rows whose coarse list still holds blocks stay
+ * coarse until it empties: nothing is ever re-filed. 34 rows cover 2^40 bytes at G = 8. */
 #define TLSF_SL_LOG2   4
 #define TLSF_SL        (1u << TLSF_SL_LOG2)
-#define TLSF_FL_MAX    38
+#define TLSF_FL_MAX    34
 /* Segregated: one class per power of two from the minimum block up to 2^40. */
 #define SEG_CLASSES    40
 
@@ -70,8 +82,11 @@ typedef struct fblock {     /* a free block: its header, then the links inside i
     struct fblock *next, *prev;
 } fblock;
 
+/* What a search returns when it met a damaged block or link (it changed nothing). */
+#define FB_DAMAGED ((fblock *)(uintptr_t)1)
+
 typedef struct region {     /* at the start of each region's memory (after the control) */
-    struct region *next;    /* regions in the order they were added */
+    struct region *next;    /* regions in ascending address order */
     uintptr_t mem, mem_end; /* every byte the caller gave, counted in capacity */
     uintptr_t first;        /* the first block */
     uintptr_t end;          /* the epilogue word */
@@ -91,28 +106,45 @@ struct carve_heap {
 
     /* FIRST/NEXT/BEST/WORST: one doubly linked list; NEXT's roving pointer. */
     fblock *head, *tail, *rover;
-    /* SEGREGATED and TLSF: bitmaps of non-empty lists; the list heads follow the struct. */
+    /* SEGREGATED and TLSF: bitmaps of non-empty lists (SEGREGATED: bit c of top_map). */
     uint64_t top_map;
     uint16_t sl_map[TLSF_FL_MAX];
-    unsigned nlists;        /* TLSF: rows * TLSF_SL */
-    unsigned rows, rows_wanted;
-    fblock **lists;
-    uintptr_t table_block;  /* TLSF: the heap block holding lists (0: inside this struct) */
+    unsigned rows;            /* TLSF: rows of the fine table */
+    uint64_t coarse_rows;     /* TLSF: bit fl: row fl keeps its free blocks in coarse[fl]: every
+                                 row >= rows, and those below whose coarse list is not empty */
+    unsigned rows_wanted;     /* TLSF: rows the largest region needs, when more than rows */
+    fblock **lists;           /* SEGREGATED: its SEG_CLASSES heads; TLSF: the fine table */
+    uintptr_t table_block;    /* TLSF: the OWN block holding the fine table (0: after this struct) */
+    uint64_t table_word;      /* TLSF: that block's header, PREV_FREE clear */
 
-    size_t control;         /* bytes of the first memory before its region: this struct, lists */
-    /* counters kept on every operation; carve_heap_check compares them with a walk */
-    size_t capacity, used_bytes, free_bytes, free_blocks, requested, peak_requested;
+    size_t control;           /* bytes of the first memory before its region: this struct, heads */
+    /* counters kept on every operation; carve_heap_check compares them with a walk. The bytes
+     * in used blocks are block_bytes (all blocks: the regions' [first, end)) - free - own. */
+    size_t capacity, block_bytes, free_bytes, free_blocks, own_bytes, requested, peak_requested;
     uint64_t allocs, frees, failed;
+    fblock *coarse[];         /* TLSF: the coarse list of each row (TLSF_FL_MAX) */
 };
 
 /* ---- header words ------------------------------------------------------------------------ */
 
+/* The product whose top 12 bits are the check of word w at address b. One multiply: the
+ * address, rotated so that its bits land above the word's size field, the key and the word
+ * (without PREV_FREE and the check) are mixed by xor; the top bits of the product depend on
+ * every bit below them, so a change anywhere in the input changes the check with probability
+ * about 1 - 2^-12. */
+CARVE_INLINE uint64_t hdr_mix(const carve_heap *h, uintptr_t b, uint64_t w)
+{
+    uint64_t x = (w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35));
+    return x * 0xBF58476D1CE4E5B9ull;
+}
 CARVE_INLINE uint64_t hdr_check(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    /* two independent multiplies (the address's runs in parallel); the top bits of the last
-     * product depend on every bit of its input */
-    uint64_t x = ((w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key) + (uint64_t)b * 0x9E3779B97F4A7C15ull;
-    return (x * 0xBF58476D1CE4E5B9ull) & CHECK_MASK;
+    return hdr_mix(h, b, w) & CHECK_MASK;
+}
+/* Does w (at b) pass its check, with the flag bits in mask equal to flags? */
+CARVE_INLINE bool hdr_ok(const carve_heap *h, uintptr_t b, uint64_t w, uint64_t mask, uint64_t flags)
+{
+    return ((w ^ hdr_mix(h, b, w)) >> CHECK_SHIFT) == 0 && (w & mask) == flags;
 }
 CARVE_INLINE uint64_t *word_at(uintptr_t a) { return (uint64_t *)a; }
 CARVE_INLINE size_t w_size(uint64_t w) { return (size_t)(w & SIZE_MASK); }
@@ -120,7 +152,7 @@ CARVE_INLINE size_t w_slack(uint64_t w) { return (size_t)((w >> SLACK_SHIFT) & S
 CARVE_INLINE bool w_used(uint64_t w) { return (w & F_USED) != 0; }
 CARVE_INLINE bool w_valid(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    return (w & CHECK_MASK) == hdr_check(h, b, w);
+    return ((w ^ hdr_mix(h, b, w)) >> CHECK_SHIFT) == 0;
 }
 CARVE_INLINE size_t b_size(uintptr_t b) { return w_size(*word_at(b)); }
 CARVE_INLINE bool b_used(uintptr_t b) { return w_used(*word_at(b)); }
@@ -158,33 +190,77 @@ CARVE_INLINE uintptr_t prev_block(uintptr_t b) { return b - w_size(*word_at(b - 
 
 CARVE_INLINE size_t usable_of(uint64_t w) { return w_size(w) - HDR; }
 
-/* ---- the free-block index (heap_index.c; the class-list hot path inline here) ----------- */
+/* ---- regions and soundness ---------------------------------------------------------------- */
 
-/* The TLSF rows a capacity needs. */
-unsigned heap_index_rows(const carve_heap *h, size_t capacity);
-/* In heap.c: allocate a block for the heap's own use (not counted as used or requested), or
- * give one back. */
-void *heap_alloc_internal(carve_heap *h, size_t bytes);
-void heap_free_internal(carve_heap *h, uintptr_t b);
-/* TLSF: when the heap has grown past its table's rows, move the table into a bigger block if a
- * free one fits (else try again at the next alloc). */
-void heap_index_fit_table(carve_heap *h);
-/* The single list of FIRST/NEXT/BEST/WORST, SEGREGATED's search, and TLSF's first-fit search of
- * its last list (which also holds the blocks beyond the table's rows). */
-void heap_list_insert(carve_heap *h, fblock *b);
-void heap_list_remove(carve_heap *h, fblock *b);
-fblock *heap_list_find(carve_heap *h, size_t size);
-fblock *heap_seg_find(carve_heap *h, size_t size);
-fblock *heap_tlsf_spill_find(carve_heap *h, size_t size);
-void heap_list_replace(carve_heap *h, fblock *b, fblock *rest); /* a LIFO/FIFO/ADDRESS list */
+/* In heap.c: the region whose blocks [first, end) hold address a, or NULL (a walk). */
+const region *heap_region_walk(const carve_heap *h, uintptr_t a);
 
-/* List heads the policy needs (TLSF: with this many rows). */
-CARVE_INLINE size_t heap_index_lists(carve_fit fit, size_t rows)
+/* The region holding a: *hint (the region of a previous answer) first, then the region last
+ * grown, then a walk. O(1) unless a lies in an older region than both. */
+CARVE_INLINE const region *region_holding(const carve_heap *h, uintptr_t a, const region **hint)
 {
-    if (fit == CARVE_FIT_SEGREGATED) return SEG_CLASSES;
-    if (fit == CARVE_FIT_TLSF) return rows * TLSF_SL;
-    return 0;
+    const region *r = *hint;
+    if (r != NULL && a - r->first < r->end - r->first) return r;
+    r = h->last;
+    if (CARVE_LIKELY(a - r->first < r->end - r->first)) return *hint = r;
+    return *hint = heap_region_walk(h, a);
 }
+
+/* Is b, a free block inside region r, sound: where a block can start, its header passing the
+ * check (with USED clear: one compare), its size within the region? */
+CARVE_INLINE bool block_sound_in(const carve_heap *h, const fblock *b, const region *r)
+{
+    uintptr_t a = (uintptr_t)b;
+    uint64_t w = b->head;
+    size_t s = w_size(w);
+    return ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, w, F_USED, 0) &&
+           s >= h->min_block && s <= r->end - a;
+}
+/* Is b, a pointer read from the heap's memory, a sound free block (inside a region, then as
+ * block_sound_in)? Reads only inside a region. */
+CARVE_INLINE bool block_sound_near(const carve_heap *h, const fblock *b, const region **hint)
+{
+    const region *r = region_holding(h, (uintptr_t)b, hint);
+    return r != NULL && block_sound_in(h, b, r);
+}
+CARVE_INLINE bool block_sound(const carve_heap *h, const fblock *b)
+{
+    uintptr_t a = (uintptr_t)b;
+    const region *r = h->last;
+    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
+    return block_sound_in(h, b, r);
+}
+/* Is x, a list neighbour read from the heap's memory that an unlink or link will write (its
+ * links) but whose size it does not use, a free block: a block start inside a region with room
+ * for a minimum block, its header passing the check with USED clear? */
+CARVE_INLINE bool link_sound(const carve_heap *h, const fblock *x)
+{
+    uintptr_t a = (uintptr_t)x;
+    const region *r = h->last;
+    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
+    return r->end - a >= h->min_block && ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, x->head, F_USED, 0);
+}
+/* A sound free block's footer repeats its header. */
+CARVE_INLINE bool footer_sound(const fblock *b)
+{
+    return *word_at((uintptr_t)b + w_size(b->head) - HDR) == (b->head & ~F_PREV_FREE);
+}
+/* Safe unlinking: b's list neighbours are sound and point back at it; without a predecessor it
+ * is its list's head (*head), without a successor its list's tail (*tail; NULL: not kept). */
+CARVE_INLINE bool links_sound(const carve_heap *h, const fblock *b, fblock *const *head, fblock *const *tail)
+{
+    const fblock *p = b->prev, *n = b->next;
+    if (p == NULL ? *head != b : !(link_sound(h, p) && p->next == b)) return false;
+    if (n == NULL) return tail == NULL || *tail == b;
+    return link_sound(h, n) && n->prev == b;
+}
+/* A list head that a block will be linked in front of: empty, or sound with no predecessor. */
+CARVE_INLINE bool head_sound(const carve_heap *h, const fblock *head)
+{
+    return head == NULL || (link_sound(h, head) && head->prev == NULL);
+}
+
+/* ---- the class lists of SEGREGATED and TLSF (inline: TLSF's hot path) ---------------------- */
 
 CARVE_INLINE bool is_list_policy(const carve_heap *h) { return h->fit <= CARVE_FIT_WORST; }
 
@@ -195,9 +271,9 @@ CARVE_INLINE unsigned seg_class(const carve_heap *h, size_t size)
 }
 
 /* TLSF's (fl, sl) of a size: linear below 16 units of G, then the top bit and the next 4. */
-CARVE_INLINE void tlsf_map(const carve_heap *h, size_t size, unsigned *fl, unsigned *sl)
+CARVE_INLINE void tlsf_map(unsigned align_log2, size_t size, unsigned *fl, unsigned *sl)
 {
-    size_t u = size >> h->align_log2;
+    size_t u = size >> align_log2;
     if (u < TLSF_SL) {
         *fl = 0;
         *sl = (unsigned)u;
@@ -208,84 +284,179 @@ CARVE_INLINE void tlsf_map(const carve_heap *h, size_t size, unsigned *fl, unsig
     *sl = (unsigned)(u >> (f - TLSF_SL_LOG2)) - TLSF_SL;
 }
 
-/* The list SEGREGATED or TLSF keeps a free block of this size in. */
-CARVE_INLINE unsigned heap_index_slot(const carve_heap *h, size_t size)
+/* The TLSF rows a block of size bytes needs in the fine table (its fl + 1). */
+CARVE_INLINE unsigned heap_tlsf_rows(unsigned align_log2, size_t size)
 {
-    if (h->fit == CARVE_FIT_SEGREGATED) return seg_class(h, size);
     unsigned fl, sl;
-    tlsf_map(h, size, &fl, &sl);
-    return fl < h->rows ? fl * TLSF_SL + sl : h->nlists - 1;
+    tlsf_map(align_log2, size, &fl, &sl);
+    return fl + 1;
 }
 
-CARVE_INLINE void class_insert(carve_heap *h, fblock *b, unsigned slot)
+/* A class list: where its head is kept, and its bits (SEGREGATED: fl = class, sl = 0). */
+typedef struct cls {
+    fblock **head;
+    unsigned fl, sl;
+} cls;
+
+CARVE_INLINE cls class_of(const carve_heap *h, size_t size)
 {
+    cls c;
+    if (h->fit == CARVE_FIT_TLSF) {
+        tlsf_map(h->align_log2, size, &c.fl, &c.sl);
+        if (CARVE_LIKELY(((h->coarse_rows >> c.fl) & 1) == 0)) {
+            c.head = &h->lists[c.fl * TLSF_SL + c.sl];
+        } else { /* a coarse row: one list, bit 0 */
+            c.sl = 0;
+            c.head = (fblock **)&h->coarse[c.fl]; /* h is const only for the checker */
+        }
+    } else {
+        c.fl = seg_class(h, size);
+        c.sl = 0;
+        c.head = &h->lists[c.fl];
+    }
+    return c;
+}
+
+/* c was the class of a block of size bytes before an unlink that may have emptied a coarse list
+ * below the table's rows, which turns that row fine: the class to link with now. */
+CARVE_INLINE cls class_again(const carve_heap *h, cls c, size_t size)
+{
+    if (CARVE_UNLIKELY(c.head == &h->coarse[c.fl] && ((h->coarse_rows >> c.fl) & 1) == 0)) return class_of(h, size);
+    return c;
+}
+
+CARVE_INLINE void class_link(carve_heap *h, fblock *b, cls c)
+{
+    fblock *n = *c.head;
     b->prev = NULL;
-    b->next = h->lists[slot];
-    if (b->next != NULL) b->next->prev = b;
-    h->lists[slot] = b;
-    if (h->fit == CARVE_FIT_TLSF) {
-        h->sl_map[slot / TLSF_SL] |= (uint16_t)(1u << (slot % TLSF_SL));
-        h->top_map |= (uint64_t)1 << (slot / TLSF_SL);
-    } else {
-        h->top_map |= (uint64_t)1 << slot;
-    }
+    b->next = n;
+    if (n != NULL) n->prev = b;
+    *c.head = b;
+    if (h->fit == CARVE_FIT_TLSF) h->sl_map[c.fl] |= (uint16_t)(1u << c.sl);
+    h->top_map |= (uint64_t)1 << c.fl;
 }
 
-CARVE_INLINE void class_remove(carve_heap *h, fblock *b, unsigned slot)
+CARVE_INLINE void class_unlink(carve_heap *h, fblock *b, cls c)
 {
-    if (b->prev != NULL) b->prev->next = b->next;
-    else h->lists[slot] = b->next;
-    if (b->next != NULL) b->next->prev = b->prev;
-    if (h->lists[slot] != NULL) return;
+    fblock *n = b->next, *p = b->prev;
+    if (p != NULL) p->next = n;
+    else *c.head = n;
+    if (n != NULL) n->prev = p;
+    if (*c.head != NULL) return;
     if (h->fit == CARVE_FIT_TLSF) {
-        unsigned fl = slot / TLSF_SL;
-        h->sl_map[fl] &= (uint16_t)~(1u << (slot % TLSF_SL));
-        if (h->sl_map[fl] == 0) h->top_map &= ~((uint64_t)1 << fl);
-    } else {
-        h->top_map &= ~((uint64_t)1 << slot);
+        h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
+        if (h->sl_map[c.fl] != 0) return;
+        if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
     }
+    h->top_map &= ~((uint64_t)1 << c.fl);
 }
 
-/* A request first looks at the head of its own class (a block there may fit); otherwise it
- * rounds up to the next class boundary, where every block fits. */
-CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size)
+/* What tlsf_search found: a sound block and the list it heads, or b NULL (none) or FB_DAMAGED. */
+typedef struct found {
+    fblock *b;
+    cls c;
+} found;
+
+/* TLSF: a request first looks at the head of its own list (a block there may fit); otherwise
+ * it rounds up to the next class boundary, where every block fits (in a coarse row: the next
+ * row), and takes the head of the first non-empty list from there (two bitmap scans). */
+CARVE_INLINE found tlsf_search(carve_heap *h, size_t size)
 {
-    unsigned fl, sl;
-    tlsf_map(h, size, &fl, &sl);
-    if (CARVE_UNLIKELY(fl * TLSF_SL + sl >= h->nlists - 1)) return heap_tlsf_spill_find(h, size);
-    fblock *b = h->lists[fl * TLSF_SL + sl];
-    if (b != NULL && w_size(b->head) >= size) return b;
-    if (fl != 0) { /* round up to the next class: everything in it and above fits */
+    found f = {NULL, class_of(h, size)};
+    fblock *b = *f.c.head;
+    if (b != NULL) {
+        if (!block_sound(h, b)) return (found){FB_DAMAGED, f.c};
+        if (w_size(b->head) >= size) return (found){b, f.c};
+    }
+    unsigned fl = f.c.fl, sl;
+    if (((h->coarse_rows >> fl) & 1) != 0) {
+        fl++, sl = 0;
+    } else if (fl != 0) { /* round up to the next class: everything in it and above fits */
         size_t u = (size >> h->align_log2) + ((size_t)1 << (fl - 1)) - 1;
-        tlsf_map(h, u << h->align_log2, &fl, &sl);
+        tlsf_map(0, u, &fl, &sl);
+        if (sl != 0 && ((h->coarse_rows >> fl) & 1) != 0) fl++, sl = 0;
     } else {
-        sl++;
+        sl = f.c.sl + 1;
     }
-    if (sl >= TLSF_SL) { fl++; sl = 0; }
-    if (CARVE_UNLIKELY(fl * TLSF_SL + sl >= h->nlists - 1)) return heap_tlsf_spill_find(h, size);
+    if (sl >= TLSF_SL) fl++, sl = 0;
+    if (fl >= TLSF_FL_MAX) return f;
     uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
     if (sl_bits == 0) {
         uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
-        if (fl_bits == 0) return NULL;
+        if (fl_bits == 0) return f;
         fl = carve_ctz64(fl_bits);
         sl_bits = h->sl_map[fl];
     }
-    return h->lists[fl * TLSF_SL + carve_ctz64(sl_bits)];
+    f.c.fl = fl;
+    if (((h->coarse_rows >> fl) & 1) == 0) {
+        f.c.sl = carve_ctz64(sl_bits);
+        f.c.head = &h->lists[fl * TLSF_SL + f.c.sl];
+    } else {
+        f.c.sl = 0;
+        f.c.head = &h->coarse[fl];
+    }
+    f.b = *f.c.head;
+    if (!block_sound(h, f.b)) f.b = FB_DAMAGED;
+    return f;
 }
+
+CARVE_INLINE fblock *tlsf_find(carve_heap *h, size_t size) { return tlsf_search(h, size).b; }
+
+/* ---- the index interface (heap_index.c; the class-list cases inline) ---------------------- */
+
+/* The single list of FIRST/NEXT/BEST/WORST and SEGREGATED's search, in heap_index.c. */
+void heap_list_insert(carve_heap *h, fblock *b);
+void heap_list_remove(carve_heap *h, fblock *b);
+fblock *heap_list_find(carve_heap *h, size_t size);
+bool heap_list_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1, const fblock *skip2);
+fblock *heap_seg_find(carve_heap *h, size_t size);
+void heap_list_replace(carve_heap *h, fblock *b, fblock *rest); /* a LIFO/FIFO/ADDRESS list */
 
 /* b's header is already written as free. */
 CARVE_INLINE void heap_index_insert(carve_heap *h, fblock *b)
 {
     if (is_list_policy(h)) heap_list_insert(h, b);
-    else class_insert(h, b, heap_index_slot(h, w_size(b->head)));
+    else class_link(h, b, class_of(h, w_size(b->head)));
 }
 
 CARVE_INLINE void heap_index_remove(carve_heap *h, fblock *b)
 {
     if (is_list_policy(h)) heap_list_remove(h, b);
-    else class_remove(h, b, heap_index_slot(h, w_size(b->head)));
+    else class_unlink(h, b, class_of(h, w_size(b->head)));
 }
 
+/* Can b, a sound free block in the index, be taken out of it (safe unlinking)? A class list's
+ * head is looked up only when b has no predecessor. */
+CARVE_INLINE bool heap_index_removable(const carve_heap *h, const fblock *b)
+{
+    if (is_list_policy(h)) return links_sound(h, b, &h->head, &h->tail);
+    const fblock *p = b->prev, *n = b->next;
+    if (p == NULL ? *class_of(h, w_size(b->head)).head != b : !(link_sound(h, p) && p->next == b)) return false;
+    return n == NULL || (link_sound(h, n) && n->prev == b);
+}
+
+/* Are the list heads kept where no overflow reached them? Then a block can be linked in front of
+ * one without reading it: the head points into a region (it was checked when stored), so the
+ * write stays inside the heap. The control struct has no block below it; TLSF's table, once
+ * moved into a block, can only be reached by an overflow through that block's header, which is
+ * compared with the heap's copy. */
+CARVE_INLINE bool heads_trusted(const carve_heap *h)
+{
+    return h->table_block == 0 || ((*word_at(h->table_block) ^ h->table_word) & ~F_PREV_FREE) == 0;
+}
+
+/* Are the blocks that inserting a free block [b, b+size) would write to sound? skip1 and skip2
+ * (or NULL) are blocks that will have been removed by then (the caller checked them with
+ * heap_index_removable). Heads and tails kept in the control struct need no check (see
+ * heads_trusted); a sorted list's walk checks every block it reads. */
+CARVE_INLINE bool heap_index_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1,
+                                        const fblock *skip2)
+{
+    if (is_list_policy(h)) return heap_list_insertable(h, b, size, skip1, skip2);
+    if (heads_trusted(h)) return true;
+    const fblock *head = *class_of(h, size).head;
+    return head == skip1 || head == skip2 || head_sound(h, head);
+}
 /* Does a free block that changes size (same address) keep its place in the index? */
 CARVE_INLINE bool heap_index_keeps_place(const carve_heap *h)
 {
@@ -306,12 +477,16 @@ CARVE_INLINE void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
     if (rove) h->rover = rest;
 }
 
-/* A free block of at least size, or NULL. */
+/* A sound free block of at least size, NULL (none), or FB_DAMAGED (a damaged block or link
+ * was met on the way; nothing changed). */
 CARVE_INLINE fblock *heap_index_find(carve_heap *h, size_t size)
 {
     if (h->fit == CARVE_FIT_TLSF) return tlsf_find(h, size);
     if (h->fit == CARVE_FIT_SEGREGATED) return heap_seg_find(h, size);
     return heap_list_find(h, size);
 }
+
+/* TLSF: move the fine table into a free block with room for the rows the heap wants (heap.c). */
+void heap_tlsf_grow_table(carve_heap *h);
 
 #endif /* CARVE_HEAP_INTERNAL_H */

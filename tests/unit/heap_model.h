@@ -8,7 +8,9 @@
  * aligned, large enough, and overlaps no live block; contents (a fill byte per block) survive
  * realloc and are intact at free; the heap's requested-bytes counter equals the model's. The
  * heap starts small and grows through a callback that hands out pieces of one buffer, some
- * contiguous with the last piece (extending a region) and some not (new regions).
+ * contiguous with the last piece (extending a region) and some not (new regions). A request
+ * may fail only when that callback refused memory during it (the buffer is used up): a NULL
+ * while memory was still to be had fails the test.
  */
 #ifndef CARVE_HEAP_MODEL_H
 #define CARVE_HEAP_MODEL_H
@@ -35,6 +37,7 @@ typedef struct model_block {
 typedef struct model_pool {
     unsigned char *base;
     size_t used, size;
+    unsigned long refused; /* grow calls answered NULL: the buffer is used up */
     test_rng rng;
 } model_pool;
 
@@ -44,7 +47,10 @@ static void *model_grow(void *ctx, size_t min_bytes, size_t *got)
     model_pool *pool = ctx;
     size_t gap = test_rng_below(&pool->rng, 8) == 0 ? 4096 : 0;
     size_t bytes = (min_bytes + 0x3FFFF) & ~(size_t)0x3FFFF;
-    if (pool->used + gap + bytes > pool->size) return NULL;
+    if (pool->used + gap + bytes > pool->size) {
+        pool->refused++;
+        return NULL;
+    }
     void *mem = pool->base + pool->used + gap;
     pool->used += gap + bytes;
     *got = bytes;
@@ -111,16 +117,17 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
 {
     size_t pool_size = no_coalesce ? MODEL_POOL_NO_COALESCE : MODEL_POOL;
     model_pool pool = {.base = malloc(pool_size), .size = pool_size, .rng = {(seed + salt) ^ 0x5eed}};
-    ck_assert_ptr_nonnull(pool.base);
+    if (pool.base == NULL) CARVE_FAILF(seed, "no memory for the pool");
     test_rng rng = {seed + salt};
     carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce, .align = align,
                              .grow = model_grow, .grow_ctx = &pool, .split_high_below = split_high,
                              .grow_min = split_high * 64};
     pool.used = 64 << 10;
     carve_heap *h = carve_heap_init(pool.base, pool.used, &cfg);
-    ck_assert_ptr_nonnull(h);
+    if (h == NULL) CARVE_FAILF(seed, "init failed");
     model_block live[MODEL_LIVE];
     size_t nlive = 0, requested = 0;
+    unsigned long failed = 0;
     unsigned long ops = 100000ul * (unsigned long)test_scale();
     for (unsigned long op = 0; op < ops; op++) {
         if (no_coalesce && op % MODEL_EPOCH == MODEL_EPOCH - 1) {
@@ -128,8 +135,9 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
             requested = 0;
             pool.used = 64 << 10;
             h = carve_heap_init(pool.base, pool.used, &cfg);
-            ck_assert_ptr_nonnull(h);
+            if (h == NULL) CARVE_FAILF(seed, "op %lu: init failed", op);
         }
+        unsigned long refused = pool.refused;
         uint64_t kind = test_rng_below(&rng, 100);
         if (nlive == MODEL_LIVE && kind < 50) kind = 80;
         if (nlive == 0 && kind >= 50) kind = 0;
@@ -150,6 +158,11 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
                 memset(p, fill, n);
                 live[nlive++] = (model_block){p, n, usable, fill};
                 requested += n;
+            } else if (pool.refused == refused) {
+                CARVE_FAILF(seed, "op %lu: %s of %zu bytes (align %zu) gave NULL, memory was still to be had", op,
+                            kind < 12 ? "aligned_alloc" : "alloc", n, al);
+            } else {
+                failed++;
             }
         } else if (kind < 65) { /* realloc */
             size_t i = (size_t)test_rng_below(&rng, nlive);
@@ -165,6 +178,10 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
                 *b = (model_block){q, n, usable, fill};
             } else if (!model_intact(b)) {
                 CARVE_FAILF(seed, "op %lu: a failed realloc changed the block", op);
+            } else if (pool.refused == refused) {
+                CARVE_FAILF(seed, "op %lu: realloc to %zu bytes gave NULL, memory was still to be had", op, n);
+            } else {
+                failed++;
             }
         } else { /* free */
             size_t i = (size_t)test_rng_below(&rng, nlive);
@@ -189,6 +206,8 @@ static void model_run(carve_fit fit, carve_order order, bool no_coalesce, size_t
         }
     }
     model_free_all(seed, h, live, &nlive);
+    /* the buffer is large enough for a coalescing heap: none of its requests may fail */
+    if (!no_coalesce && failed != 0) CARVE_FAILF(seed, "%lu requests failed with coalescing on", failed);
     free(pool.base);
 }
 

@@ -2,8 +2,7 @@
  * on a heap laid out by hand, splitting and coalescing, realloc and aligned_alloc, growth, every
  * misuse status (with the heap left unchanged), the counters and the checker. The randomized
  * model test lives in heap_model_*_test.c. */
-#include "carve/heap.h"
-#include "carve_test.h"
+#include "heap_helpers.h"
 
 #include <string.h>
 
@@ -12,11 +11,7 @@ static _Alignas(64) unsigned char buf[BUF_BYTES];
 
 static carve_heap *make(carve_fit fit, carve_order order, bool no_coalesce)
 {
-    carve_heap_config cfg = {.fit = fit, .order = order, .no_coalesce = no_coalesce};
-    carve_heap *h = carve_heap_init(buf, BUF_BYTES, &cfg);
-    ck_assert_ptr_nonnull(h);
-    ck_assert_uint_eq(carve_heap_check(h), 0);
-    return h;
+    return heap_over(buf, BUF_BYTES, fit, order, no_coalesce);
 }
 
 static carve_stats stats_of(const carve_heap *h)
@@ -37,31 +32,38 @@ static void *fill_rest(carve_heap *h)
     return p;
 }
 
-/* The hand-laid heap: holes of 192, 96 and 288 bytes (blocks, header included) at rising
- * addresses, freed in that order, separated by used blocks. hole[i] is the payload address. */
-static void lay_out(carve_heap *h, unsigned char *hole[3])
+/* The hand-laid heap: holes of 64, 192, 96 and 288 bytes (blocks, header included) at rising
+ * addresses, freed in that order, separated by used blocks. hole[i] is the payload address. The
+ * lowest hole is too small for the 80-byte block the placement tests ask for, so "the lowest
+ * hole that fits" differs from "the lowest hole", and "the smallest that fits" from "the
+ * smallest". */
+#define HOLES 4
+static void lay_out(carve_heap *h, unsigned char *hole[HOLES])
 {
-    static const size_t sizes[3] = {192 - 8, 96 - 8, 288 - 8};
-    for (int i = 0; i < 3; i++) {
+    static const size_t sizes[HOLES] = {64 - 8, 192 - 8, 96 - 8, 288 - 8};
+    for (int i = 0; i < HOLES; i++) {
         hole[i] = carve_heap_alloc(h, sizes[i]);
         ck_assert_ptr_nonnull(hole[i]);
         ck_assert_ptr_nonnull(carve_heap_alloc(h, 1)); /* separator */
     }
     fill_rest(h);
-    for (int i = 0; i < 3; i++) ck_assert_int_eq(carve_heap_free(h, hole[i]), CARVE_OK);
-    ck_assert_uint_eq(stats_of(h).free_blocks, 3);
+    for (int i = 0; i < HOLES; i++) ck_assert_int_eq(carve_heap_free(h, hole[i]), CARVE_OK);
+    ck_assert_uint_eq(stats_of(h).free_blocks, HOLES);
     ck_assert_uint_eq(carve_heap_check(h), 0);
 }
 
-/* Which hole a request of 72 bytes (an 80-byte block) lands in, per policy and order. */
+/* Which hole a request of 72 bytes (an 80-byte block) lands in, per policy and order. The lists
+ * are: LIFO 288 96 192 64; FIFO and ADDRESS 64 192 96 288; SIZE_ASC 64 96 192 288; SIZE_DESC
+ * 288 192 96 64. SEGREGATED: 64 and 96 share the class [64, 128), searched first fit (96 was
+ * freed last, so it is first); TLSF: 96 is the first non-empty list at or above 80. */
 static const int expected_hole[6][5] = {
     /*            LIFO FIFO ADDR ASC DESC */
-    [CARVE_FIT_FIRST] = {2, 0, 0, 1, 2},
-    [CARVE_FIT_NEXT] = {2, 0, 0, 1, 2},
-    [CARVE_FIT_BEST] = {1, 1, 1, 1, 1},
-    [CARVE_FIT_WORST] = {2, 2, 2, 2, 2},
-    [CARVE_FIT_SEGREGATED] = {1, 1, 1, 1, 1},
-    [CARVE_FIT_TLSF] = {1, 1, 1, 1, 1},
+    [CARVE_FIT_FIRST] = {3, 1, 1, 2, 3},
+    [CARVE_FIT_NEXT] = {3, 1, 1, 2, 3},
+    [CARVE_FIT_BEST] = {2, 2, 2, 2, 2},
+    [CARVE_FIT_WORST] = {3, 3, 3, 3, 3},
+    [CARVE_FIT_SEGREGATED] = {2, 2, 2, 2, 2},
+    [CARVE_FIT_TLSF] = {2, 2, 2, 2, 2},
 };
 
 START_TEST(hand_laid_heap_tells_the_policies_apart)
@@ -69,7 +71,7 @@ START_TEST(hand_laid_heap_tells_the_policies_apart)
     carve_fit fit = (carve_fit)(_i / 5);
     carve_order order = (carve_order)(_i % 5);
     carve_heap *h = make(fit, order, false);
-    unsigned char *hole[3];
+    unsigned char *hole[HOLES];
     lay_out(h, hole);
     unsigned char *p = carve_heap_alloc(h, 72);
     int want = expected_hole[fit][order];
@@ -83,13 +85,13 @@ START_TEST(next_fit_resumes_where_the_last_search_ended)
 {
     for (int fit = CARVE_FIT_FIRST; fit <= CARVE_FIT_NEXT; fit++) {
         carve_heap *h = make((carve_fit)fit, CARVE_ORDER_ADDRESS, false);
-        unsigned char *hole[3];
+        unsigned char *hole[HOLES];
         lay_out(h, hole);
-        ck_assert_ptr_eq(carve_heap_alloc(h, 72), hole[0]);  /* 192 -> 80 used + 112 free */
-        ck_assert_ptr_eq(carve_heap_alloc(h, 192), hole[2]); /* only the 288 hole fits */
+        ck_assert_ptr_eq(carve_heap_alloc(h, 72), hole[1]);  /* 192 -> 80 used + 112 free */
+        ck_assert_ptr_eq(carve_heap_alloc(h, 192), hole[3]); /* only the 288 hole fits */
         /* a small request: first fit goes back to the lowest hole, next fit stays at the rover */
         unsigned char *p = carve_heap_alloc(h, 8);
-        ck_assert_ptr_eq(p, fit == CARVE_FIT_FIRST ? hole[0] + 80 : hole[2] + 208);
+        ck_assert_ptr_eq(p, fit == CARVE_FIT_FIRST ? hole[0] : hole[3] + 208);
         ck_assert_uint_eq(carve_heap_check(h), 0);
     }
 }
@@ -97,14 +99,21 @@ END_TEST
 
 START_TEST(best_and_worst_take_the_first_of_equals)
 {
-    carve_heap *h = make(CARVE_FIT_BEST, CARVE_ORDER_LIFO, false);
-    void *a = carve_heap_alloc(h, 100), *s1 = carve_heap_alloc(h, 1);
-    void *b = carve_heap_alloc(h, 100), *s2 = carve_heap_alloc(h, 1);
-    fill_rest(h);
-    (void)s1, (void)s2;
-    carve_heap_free(h, a);
-    carve_heap_free(h, b); /* LIFO: b is first in the list */
-    ck_assert_ptr_eq(carve_heap_alloc(h, 100), b);
+    for (int fit = CARVE_FIT_BEST; fit <= CARVE_FIT_WORST; fit++) {
+        for (int order = CARVE_ORDER_LIFO; order <= CARVE_ORDER_FIFO; order++) {
+            carve_heap *h = make((carve_fit)fit, (carve_order)order, false);
+            void *a = carve_heap_alloc(h, 100), *s1 = carve_heap_alloc(h, 1);
+            void *b = carve_heap_alloc(h, 100), *s2 = carve_heap_alloc(h, 1);
+            void *c = carve_heap_alloc(h, 40), *s3 = carve_heap_alloc(h, 1);
+            fill_rest(h);
+            (void)s1, (void)s2, (void)s3;
+            carve_heap_free(h, a);
+            carve_heap_free(h, c); /* smaller than both: neither fit takes it for 100 bytes */
+            carve_heap_free(h, b); /* LIFO: b first in the list; FIFO: a first */
+            ck_assert_ptr_eq(carve_heap_alloc(h, 100), order == CARVE_ORDER_LIFO ? b : a);
+            ck_assert_uint_eq(carve_heap_check(h), 0);
+        }
+    }
 }
 END_TEST
 
@@ -174,23 +183,20 @@ END_TEST
 
 START_TEST(split_only_when_the_rest_holds_a_block)
 {
-    carve_heap *h = make(CARVE_FIT_FIRST, CARVE_ORDER_ADDRESS, false);
-    unsigned char *hole[3];
-    lay_out(h, hole);
+    unsigned char *hole[HOLES];
     /* the 96-byte hole: an 80-byte block leaves 16, too few to split, so it takes all 96 */
     carve_heap *b = make(CARVE_FIT_BEST, CARVE_ORDER_ADDRESS, false);
     lay_out(b, hole);
     unsigned char *p = carve_heap_alloc(b, 72);
-    ck_assert_ptr_eq(p, hole[1]);
+    ck_assert_ptr_eq(p, hole[2]);
     ck_assert_uint_eq(carve_heap_usable_size(b, p), 88);
-    ck_assert_uint_eq(stats_of(b).free_blocks, 2);
+    ck_assert_uint_eq(stats_of(b).free_blocks, HOLES - 1);
     /* the 192 hole with a 160-byte block leaves exactly a minimum block (32) */
     p = carve_heap_alloc(b, 152);
-    ck_assert_ptr_eq(p, hole[0]);
+    ck_assert_ptr_eq(p, hole[1]);
     ck_assert_uint_eq(carve_heap_usable_size(b, p), 152);
-    ck_assert_uint_eq(stats_of(b).free_blocks, 2);
+    ck_assert_uint_eq(stats_of(b).free_blocks, HOLES - 1);
     ck_assert_uint_eq(carve_heap_check(b), 0);
-    (void)h;
 }
 END_TEST
 
@@ -269,23 +275,6 @@ END_TEST
 
 /* ---- growth -------------------------------------------------------------------------------- */
 
-typedef struct grower {
-    unsigned char *next, *end;
-    size_t gap, calls;
-} grower;
-
-static void *grow_piece(void *ctx, size_t min_bytes, size_t *got)
-{
-    grower *g = ctx;
-    g->calls++;
-    size_t bytes = (min_bytes + 4095) & ~(size_t)4095;
-    unsigned char *p = g->next + g->gap;
-    if (p + bytes > g->end) return NULL;
-    g->next = p + bytes;
-    *got = bytes;
-    return p;
-}
-
 START_TEST(contiguous_growth_extends_the_last_block)
 {
     grower g = {buf + 8192, buf + BUF_BYTES, 0, 0};
@@ -298,6 +287,8 @@ START_TEST(contiguous_growth_extends_the_last_block)
     walk_log log = {0};
     carve_heap_walk(h, log_block, &log);
     ck_assert_uint_eq(log.n, 2); /* the initial free block grew into the used one, one region */
+    ck_assert_ptr_eq(p, (unsigned char *)log.b[0].start + 8);
+    ck_assert_uint_eq(log.b[1].start, log.b[0].start + log.b[0].size);
     ck_assert_uint_eq(stats_of(h).capacity, (size_t)(g.next - buf));
     /* realloc at the heap's end grows in place through the callback */
     unsigned char *q = carve_heap_realloc(h, p, 300000);
@@ -348,34 +339,54 @@ START_TEST(add_region_by_hand)
 }
 END_TEST
 
-START_TEST(tlsf_table_grows_with_the_heap)
+/* A TLSF heap started as small as it may be and grown by exact amounts: blocks larger than its
+ * list table covers go to one coarse list per row; once blocks are freed, an alloc moves the
+ * table into a free block with more rows (a used block without payload, the heap's own, which
+ * free refuses). The checker, run after every step, verifies that every free block is in the
+ * list of its class (fine or coarse), so a search reads at most two list heads. */
+START_TEST(tlsf_table_follows_the_heap)
 {
-    grower g = {buf + 1024, buf + BUF_BYTES, 0, 0};
-    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF, .grow = grow_piece, .grow_ctx = &g};
-    carve_heap *h = carve_heap_init(buf, 1024, &cfg);
+    grower g = {NULL, buf + BUF_BYTES / 2, 0, 0};
+    carve_heap_config cfg = {.fit = CARVE_FIT_TLSF, .grow = grow_exact, .grow_ctx = &g};
+    carve_heap *h = NULL;
+    size_t first = 64;
+    while (h == NULL && first < 8192) h = carve_heap_init(buf, first += 64, &cfg); /* the smallest */
     ck_assert_ptr_nonnull(h);
-    void *big = carve_heap_alloc(h, 200000); /* beyond the first table's rows: the spill list */
-    ck_assert_ptr_nonnull(big);
-    ck_assert_uint_eq(carve_heap_check(h), 0);
-    carve_heap_free(h, big);
-    big = carve_heap_alloc(h, 10); /* this call moves the table into free space */
-    void *small = carve_heap_alloc(h, 10);
-    ck_assert_ptr_nonnull(small);
-    ck_assert_uint_eq(carve_heap_check(h), 0);
+    g.next = buf + first;
+    static void *p[300];
+    for (size_t i = 0; i < 300; i++) {
+        p[i] = carve_heap_alloc(h, 16 + i * 37 % 1500 + (i % 50 == 0 ? 20000 : 0));
+        ck_assert_ptr_nonnull(p[i]);
+        ck_assert_uint_eq(carve_heap_check(h), 0);
+    }
+    for (size_t i = 0; i < 300; i += 2) {
+        ck_assert_int_eq(carve_heap_free(h, p[i]), CARVE_OK);
+        p[i] = carve_heap_alloc(h, 8);
+        ck_assert_ptr_nonnull(p[i]);
+        ck_assert_uint_eq(carve_heap_check(h), 0);
+    }
     walk_log log = {0};
     carve_heap_walk(h, log_block, &log);
-    size_t table = 0;
+    size_t own = 0;
     for (size_t i = 0; i < log.n && i < 64; i++)
-        if (log.b[i].used && log.b[i].payload == 0) table = i + 1;
-    ck_assert_uint_ne(table, 0); /* a used block without payload: the heap's own */
-    void *table_payload = (void *)(log.b[table - 1].start + 8);
-    ck_assert_int_eq(carve_heap_free(h, table_payload), CARVE_EFOREIGN);
-    carve_heap_free(h, big);
-    carve_heap_free(h, small);
+        if (log.b[i].used && log.b[i].payload == 0) own = i + 1;
+    ck_assert_uint_ne(own, 0); /* the table moved into the heap */
+    ck_assert_int_eq(carve_heap_free(h, (void *)(log.b[own - 1].start + 8)), CARVE_EFOREIGN);
+    /* a region added by hand, far larger than the heap so far: its free block goes to a coarse
+     * list, and a request only it can serve is found at once, without a growth */
+    size_t calls = g.calls;
+    ck_assert_int_eq(carve_heap_add_region(h, buf + BUF_BYTES / 2, BUF_BYTES / 2), CARVE_OK);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    void *big = carve_heap_alloc(h, BUF_BYTES / 2 - 4096);
+    ck_assert_ptr_nonnull(big);
+    ck_assert(big > (void *)(buf + BUF_BYTES / 2));
+    ck_assert_uint_eq(g.calls, calls);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
+    for (size_t i = 0; i < 300; i++) ck_assert_int_eq(carve_heap_free(h, p[i]), CARVE_OK);
+    ck_assert_int_eq(carve_heap_free(h, big), CARVE_OK);
     carve_stats st = stats_of(h);
     ck_assert_uint_eq(st.used, 0);
     ck_assert_uint_eq(st.requested, 0);
-    ck_assert_ptr_nonnull(carve_heap_alloc(h, 300000));
     ck_assert_uint_eq(carve_heap_check(h), 0);
 }
 END_TEST
@@ -478,6 +489,68 @@ START_TEST(a_damaged_header_is_caught_not_followed)
     ck_assert_int_eq(carve_heap_free(h, a), CARVE_ECORRUPT);  /* its successor's is */
     assert_same(h, &before);
     ck_assert_int_eq(carve_heap_free(h, c), CARVE_OK);        /* c and its neighbours are sound */
+    ck_assert_uint_gt(carve_heap_check(h), 0);
+}
+END_TEST
+
+/* A free block damaged by an overflow from the used block below it (its header and both
+ * links) or by a write after free (its links only), for every policy: alloc, aligned_alloc and
+ * realloc do not follow it: each gives NULL, counted as failed, and changes nothing; a free that
+ * would merge with it reports CARVE_ECORRUPT and changes nothing. */
+START_TEST(a_damaged_free_block_is_not_followed)
+{
+    carve_fit fit = (carve_fit)(_i / 2);
+    bool overflow = _i % 2 == 0;
+    carve_heap *h = make(fit, CARVE_ORDER_ADDRESS, false);
+    unsigned char *a = carve_heap_alloc(h, 100), *b = carve_heap_alloc(h, 100), *c = carve_heap_alloc(h, 100);
+    fill_rest(h);
+    ck_assert_int_eq(carve_heap_free(h, b), CARVE_OK); /* the only free block */
+    if (overflow) memset(a, 0x41, 104 + 8 + 16);        /* a's usable is 104: b's header and links */
+    else memset(b, 0x41, 16);                           /* b's links, after its free */
+    ck_assert_uint_gt(carve_heap_check(h), 0);
+    snapshot before = snap(h);
+    ck_assert_ptr_null(carve_heap_alloc(h, 50));
+    ck_assert_ptr_null(carve_heap_aligned_alloc(h, 64, 10));
+    ck_assert_ptr_null(carve_heap_realloc(h, a, 150)); /* would grow into b */
+    before.st.failed += 3;
+    assert_same(h, &before);
+    ck_assert_int_eq(carve_heap_free(h, c), CARVE_ECORRUPT); /* would merge with b */
+    assert_same(h, &before);
+    ck_assert_uint_gt(carve_heap_check(h), 0);
+}
+END_TEST
+
+/* With a damaged free block somewhere, a request may still be served from a sound block the
+ * search reaches first (TLSF and SEGREGATED look only at the request's lists); otherwise it
+ * gives NULL and changes nothing. Adding memory whose insert would pass the damaged block
+ * (a list kept in address order) reports CARVE_ECORRUPT. */
+START_TEST(a_damaged_block_elsewhere_is_left_alone)
+{
+    carve_fit fit = (carve_fit)_i;
+    carve_heap *h = make(fit, CARVE_ORDER_ADDRESS, false);
+    unsigned char *a = carve_heap_alloc(h, 100), *b = carve_heap_alloc(h, 100), *c = carve_heap_alloc(h, 100);
+    fill_rest(h);
+    (void)c;
+    ck_assert_int_eq(carve_heap_free(h, b), CARVE_OK);
+    memset(a, 0x41, 104 + 8 + 16);
+    snapshot before = snap(h);
+    static _Alignas(64) unsigned char extra[65536]; /* a second region */
+    carve_status st = carve_heap_add_region(h, extra, sizeof extra);
+    if (st != CARVE_OK) {
+        ck_assert_int_eq(st, CARVE_ECORRUPT);
+        assert_same(h, &before);
+        return;
+    }
+    before = snap(h);
+    unsigned char *p = carve_heap_alloc(h, 5000);
+    if (p == NULL) {
+        before.st.failed++;
+        assert_same(h, &before);
+    } else {
+        ck_assert(p > extra && p + 5000 <= extra + sizeof extra);
+        ck_assert_uint_ge(carve_heap_usable_size(h, p), 5000);
+        ck_assert(fit == CARVE_FIT_TLSF || fit == CARVE_FIT_SEGREGATED); /* the lists pass b first */
+    }
     ck_assert_uint_gt(carve_heap_check(h), 0);
 }
 END_TEST
@@ -585,13 +658,15 @@ static Suite *suite(void)
     tcase_add_test(tc, contiguous_growth_extends_the_last_block);
     tcase_add_test(tc, other_memory_becomes_a_new_region);
     tcase_add_test(tc, add_region_by_hand);
-    tcase_add_test(tc, tlsf_table_grows_with_the_heap);
+    tcase_add_test(tc, tlsf_table_follows_the_heap);
     tcase_add_test(tc, small_blocks_from_the_high_end);
     tcase_add_test(tc, grow_min_sets_the_smallest_request);
     suite_add_tcase(s, tc);
     tc = tcase_create("misuse_and_views");
     tcase_add_loop_test(tc, misuse_gets_a_status_and_changes_nothing, 0, 6);
     tcase_add_test(tc, a_damaged_header_is_caught_not_followed);
+    tcase_add_loop_test(tc, a_damaged_free_block_is_not_followed, 0, 12);
+    tcase_add_loop_test(tc, a_damaged_block_elsewhere_is_left_alone, 0, 6);
     tcase_add_test(tc, check_counts_broken_invariants);
     tcase_add_test(tc, impossible_sizes_give_null);
     tcase_add_test(tc, init_refuses_bad_configs);
