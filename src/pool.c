@@ -116,14 +116,7 @@ CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
     if (i == SIZE_MAX) goto poison;
     void *next = pool_decode(p, blk);
     if (p->secret != 0 && (!pool_link_ok(p, next) || next == (void *)blk)) goto poison;
-    if (p->slot != CARVE_POOL_NO_SLOT_) {
-        p->bitmap[p->slot >> 6] |= 1ull << (p->slot & 63);
-        uint64_t marked = ++p->marks - p->unmarks;
-        if (marked > p->peak_marks) p->peak_marks = marked;
-    }
-    p->slot = i;
-    p->head = next;
-    return blk;
+    return carve_pool_take_(pool_hot(p), i, next);
 poison:
     p->poisoned = true;
     /* the fast path must not pop past the bad link either: send every alloc here from now on */
@@ -154,7 +147,24 @@ CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
     return CARVE_OK;
 }
 
-CARVE_API void *carve_pool_alloc(carve_pool *p) { return carve_pool_alloc_inline(p); }
+/* The inline path behind a call, with the hardened link check moved into its own function:
+ * that keeps its registers out of the plain path, which then needs no callee-saved registers
+ * (no pushes and pops around every call). */
+static __attribute__((noinline)) void *alloc_keyed(carve_pool *p, size_t i)
+{
+    void *next;
+    if (CARVE_UNLIKELY(!carve_pool_keyed_next_(pool_hot(p), (void **)p->head, i, &next))) return carve_pool_alloc_cold(p);
+    return carve_pool_take_(pool_hot(p), i, next);
+}
+
+CARVE_API void *carve_pool_alloc(carve_pool *p)
+{
+    void **blk = (void **)p->head;
+    size_t i = carve_pool_index_(pool_hot(p), blk);
+    if (CARVE_UNLIKELY(i >= p->limit)) return carve_pool_alloc_cold(p);
+    if (CARVE_UNLIKELY(p->secret != 0)) return alloc_keyed(p, i);
+    return carve_pool_take_(pool_hot(p), i, *blk);
+}
 CARVE_API carve_status carve_pool_free(carve_pool *p, void *block) { return carve_pool_free_inline(p, block); }
 
 CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }

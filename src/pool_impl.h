@@ -86,6 +86,8 @@ _Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && 
                    POOL_MIRRORS(peak_marks) && sizeof(struct carve_pool_hot_) == offsetof(struct carve_pool, failed),
                "struct carve_pool must start with the fields of struct carve_pool_hot_");
 
+CARVE_INLINE struct carve_pool_hot_ *pool_hot(carve_pool *p) { return (struct carve_pool_hot_ *)(void *)p; }
+
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it
  * does not fit. */
 carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsigned flags, uint64_t secret);

@@ -98,11 +98,38 @@ CARVE_API carve_status carve_pool_free(carve_pool *p, void *block);
 CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
 
+/* Private: a hardened pool's link of blk (index i), decoded into *next; false unless it is NULL
+ * or a free block start other than blk (the slot block is in use although its bit is clear). */
+static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void **blk, size_t i, void **next)
+{
+    void *n = (void *)((uintptr_t)*blk ^ p->secret ^ (uintptr_t)blk);
+    size_t ni = carve_pool_index_(p, n);
+    *next = n;
+    return n == NULL ||
+           !(ni >= p->limit || ni == i || ni == p->slot || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
+}
+
+/* Private: hand out the head (index i) and move on to next. The previous slot block, if any,
+ * gets its bit (it stays in use); the head becomes the slot. */
+static inline void *carve_pool_take_(struct carve_pool_hot_ *p, size_t i, void *next)
+{
+    void *blk = p->head;
+    size_t s = p->slot;
+    if (s != CARVE_POOL_NO_SLOT_) {
+        p->bitmap[s >> 6] |= (uint64_t)1 << (s & 63);
+        uint64_t marked = ++p->marks - p->unmarks;
+        if (marked > p->peak_marks) p->peak_marks = marked;
+    }
+    p->slot = i;
+    p->head = next;
+    return blk;
+}
+
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
  * same stats, O(1), no thread safety): the common case costs no call, and the rest falls to the
  * _cold functions. Use them where a pool sits on a hot path; the plain calls are the same code
- * out of line. They read struct carve_pool_hot_, so build against the header of the library
- * you link. */
+ * out of line.
+ * They read struct carve_pool_hot_, so build against the header of the library you link. */
 static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
@@ -111,25 +138,10 @@ static inline void *carve_pool_alloc_inline(carve_pool *pool)
     /* one test covers an exhausted pool (head NULL), a bad head and a poisoned pool */
     if (__builtin_expect(i >= p->limit, 0)) return carve_pool_alloc_cold(pool);
     void *next = *blk;
-    size_t s = p->slot;
-    if (__builtin_expect(p->secret != 0, 0)) { /* out of line: plain pools run straight on */
-        /* decode, then trust the link only if it is NULL or a free block start other than blk
-         * (the slot block is in use although its bit is clear) */
-        next = (void *)((uintptr_t)next ^ p->secret ^ (uintptr_t)blk);
-        size_t ni = carve_pool_index_(p, next);
-        if (next != NULL && __builtin_expect(ni >= p->limit || ni == i || ni == s ||
-                                                 ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0,
-                                             0))
-            return carve_pool_alloc_cold(pool);
-    }
-    if (s != CARVE_POOL_NO_SLOT_) { /* the previous block moves into the bitmap */
-        p->bitmap[s >> 6] |= (uint64_t)1 << (s & 63);
-        uint64_t marked = ++p->marks - p->unmarks;
-        if (marked > p->peak_marks) p->peak_marks = marked;
-    }
-    p->slot = i;
-    p->head = next;
-    return blk;
+    /* out of line: plain pools run straight on */
+    if (__builtin_expect(p->secret != 0, 0) && __builtin_expect(!carve_pool_keyed_next_(p, blk, i, &next), 0))
+        return carve_pool_alloc_cold(pool);
+    return carve_pool_take_(p, i, next);
 }
 
 static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
