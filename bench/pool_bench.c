@@ -9,7 +9,14 @@
  * against carve_pool_alloc_inline/free_inline, all inlined into the loop). Every loop stores
  * each block to a volatile sink and puts a compiler barrier after every op, so nothing is
  * optimised away and the bare list really reads and writes each block's link. Two patterns:
- * "pair" (alloc then free at once) and "batch" (32 allocs, then 32 frees).
+ * "pair" (alloc then free at once) and "batch" (32 allocs, then 32 frees). Each loop holds its
+ * handles (the pool pointer, the bare list's address) in locals, as a caller would.
+ *
+ * The floor rows (floor, ifloor) are not a pool: the bare list plus only the work the issue's
+ * free statuses force on ANY pool for a pair, i.e. the range and block-start test of the freed
+ * pointer (CARVE_EFOREIGN; the pool's multiply-and-rotate) and a one-block in-use record that
+ * alloc sets and free tests and clears (CARVE_EDOUBLEFREE). No counters, no bitmap, no
+ * hardened test. A lower bound on a pool's pair, to show how far the 1.2x target can be met.
  *
  *   pool_bench [--runs R] [--pairs N]          medians over R interleaved runs
  *   pool_bench --only VARIANT --pairs N        one loop, for callgrind --toggle-collect=loop_*
@@ -57,15 +64,55 @@ static inline void bare_push(bare *b, void *p)
     b->head = p;
 }
 
+/* The floor (see the top): the bare list, a one-block in-use record, and the free's test. */
+typedef struct floor_list {
+    void *head;
+    uintptr_t base;
+    uint64_t inv; /* as in the pool: the index of p is ror((p - base) * inv, rot) */
+    unsigned rot;
+    size_t n;
+    void *live; /* apart from head: gcc would fuse the two stores of a pop into one 16-byte store */
+} floor_list;
+
+static inline void *floor_pop(floor_list *f)
+{
+    void **blk = f->head;
+    if (blk == NULL) return NULL;
+    f->head = *blk;
+    f->live = blk;
+    return blk;
+}
+static inline int floor_push(floor_list *f, void *p)
+{
+    uint64_t x = ((uint64_t)(uintptr_t)p - f->base) * f->inv;
+    if (((x >> f->rot) | (x << (-f->rot & 63))) >= f->n || p != f->live) return -1; /* foreign, double */
+    f->live = NULL;
+    *(void **)p = f->head;
+    f->head = p;
+    return 0;
+}
+NOIPA static void *floor_alloc(floor_list *f) { return floor_pop(f); }
+NOIPA static int floor_free(floor_list *f, void *p) { return floor_push(f, p); }
+
 static bare bare_list;
+static floor_list floor_state;
 static carve_pool *plain, *hardened;
 
 /* The inline loops put a compiler barrier after every alloc and every free, on every side alike:
  * without it the compiler may fuse a pop and the following push of the same block into nothing. */
 #define BARRIER() __asm__ volatile("" ::: "memory")
+/* Every loop takes its handles into locals first, as a caller holding a pool would: the barrier
+ * clobbers memory, so a handle read from a global inside the loop would be reloaded after every
+ * op, a load the bare list (a global at a constant address) never pays. */
+#define HANDLES                                                                                  \
+    bare *const bl = &bare_list;                                                                 \
+    floor_list *const fl = &floor_state;                                                         \
+    carve_pool *const pl = plain, *const ph = hardened;                                          \
+    (void)bl, (void)fl, (void)pl, (void)ph
 #define PAIR_LOOP(name, ALLOC, FREE)                                                             \
     NOIPA static void name(size_t n)                                                             \
     {                                                                                            \
+        HANDLES;                                                                                 \
         for (size_t i = 0; i < n; i++) {                                                         \
             void *p = ALLOC;                                                                     \
             sink = p;                                                                            \
@@ -77,6 +124,7 @@ static carve_pool *plain, *hardened;
 #define BATCH_LOOP(name, ALLOC, FREE)                                                            \
     NOIPA static void name(size_t n)                                                             \
     {                                                                                            \
+        HANDLES;                                                                                 \
         void *p[BATCH];                                                                          \
         for (size_t i = 0; i < n / BATCH; i++) {                                                 \
             for (int k = 0; k < BATCH; k++) {                                                    \
@@ -92,40 +140,44 @@ static carve_pool *plain, *hardened;
     }
 
 /* through a call: the bare list's noipa functions, libcarve.a's carve_pool_alloc/free, libc */
-PAIR_LOOP(loop_bare, bare_alloc(&bare_list), bare_free(&bare_list, p))
-PAIR_LOOP(loop_pool, carve_pool_alloc(plain), carve_pool_free(plain, p))
-PAIR_LOOP(loop_hardened, carve_pool_alloc(hardened), carve_pool_free(hardened, p))
+PAIR_LOOP(loop_bare, bare_alloc(bl), bare_free(bl, p))
+PAIR_LOOP(loop_pool, carve_pool_alloc(pl), carve_pool_free(pl, p))
+PAIR_LOOP(loop_hardened, carve_pool_alloc(ph), carve_pool_free(ph, p))
 PAIR_LOOP(loop_malloc, malloc(64), free(p))
+PAIR_LOOP(loop_floor, floor_alloc(fl), floor_free(fl, p))
 /* inlined: bare_pop/push against carve_pool_alloc_inline/free_inline */
-PAIR_LOOP(loop_ibare, bare_pop(&bare_list), bare_push(&bare_list, p))
-PAIR_LOOP(loop_ipool, carve_pool_alloc_inline(plain), carve_pool_free_inline(plain, p))
-PAIR_LOOP(loop_ihardened, carve_pool_alloc_inline(hardened), carve_pool_free_inline(hardened, p))
+PAIR_LOOP(loop_ibare, bare_pop(bl), bare_push(bl, p))
+PAIR_LOOP(loop_ipool, carve_pool_alloc_inline(pl), carve_pool_free_inline(pl, p))
+PAIR_LOOP(loop_ihardened, carve_pool_alloc_inline(ph), carve_pool_free_inline(ph, p))
+PAIR_LOOP(loop_ifloor, floor_pop(fl), floor_push(fl, p))
 
-#define FREE_BARE(q) bare_free(&bare_list, q)
-#define FREE_POOL(q) carve_pool_free(plain, q)
-#define FREE_HARD(q) carve_pool_free(hardened, q)
-#define FREE_IBARE(q) bare_push(&bare_list, q)
-#define FREE_IPOOL(q) carve_pool_free_inline(plain, q)
-#define FREE_IHARD(q) carve_pool_free_inline(hardened, q)
-BATCH_LOOP(batch_bare, bare_alloc(&bare_list), FREE_BARE)
-BATCH_LOOP(batch_pool, carve_pool_alloc(plain), FREE_POOL)
-BATCH_LOOP(batch_hardened, carve_pool_alloc(hardened), FREE_HARD)
+#define FREE_BARE(q) bare_free(bl, q)
+#define FREE_POOL(q) carve_pool_free(pl, q)
+#define FREE_HARD(q) carve_pool_free(ph, q)
+#define FREE_IBARE(q) bare_push(bl, q)
+#define FREE_IPOOL(q) carve_pool_free_inline(pl, q)
+#define FREE_IHARD(q) carve_pool_free_inline(ph, q)
+BATCH_LOOP(batch_bare, bare_alloc(bl), FREE_BARE)
+BATCH_LOOP(batch_pool, carve_pool_alloc(pl), FREE_POOL)
+BATCH_LOOP(batch_hardened, carve_pool_alloc(ph), FREE_HARD)
 BATCH_LOOP(batch_malloc, malloc(64), free)
-BATCH_LOOP(batch_ibare, bare_pop(&bare_list), FREE_IBARE)
-BATCH_LOOP(batch_ipool, carve_pool_alloc_inline(plain), FREE_IPOOL)
-BATCH_LOOP(batch_ihardened, carve_pool_alloc_inline(hardened), FREE_IHARD)
+BATCH_LOOP(batch_ibare, bare_pop(bl), FREE_IBARE)
+BATCH_LOOP(batch_ipool, carve_pool_alloc_inline(pl), FREE_IPOOL)
+BATCH_LOOP(batch_ihardened, carve_pool_alloc_inline(ph), FREE_IHARD)
 
 /* Four groups; in each, ratios are against the group's first row (bare) and the group's malloc. */
 static const struct variant { const char *name; void (*loop)(size_t); int group; } variants[] = {
     {"bare", loop_bare, 0},           {"pool", loop_pool, 0},           {"hardened", loop_hardened, 0},
-    {"malloc", loop_malloc, 0},       {"batch_bare", batch_bare, 1},    {"batch_pool", batch_pool, 1},
-    {"batch_hardened", batch_hardened, 1}, {"batch_malloc", batch_malloc, 1},
+    {"malloc", loop_malloc, 0},       {"floor", loop_floor, 0},
+    {"batch_bare", batch_bare, 1},    {"batch_pool", batch_pool, 1},    {"batch_hardened", batch_hardened, 1},
+    {"batch_malloc", batch_malloc, 1},
     {"ibare", loop_ibare, 2},         {"ipool", loop_ipool, 2},         {"ihardened", loop_ihardened, 2},
+    {"ifloor", loop_ifloor, 2},
     {"batch_ibare", batch_ibare, 3},  {"batch_ipool", batch_ipool, 3},  {"batch_ihardened", batch_ihardened, 3},
 };
 #define NVAR (sizeof variants / sizeof variants[0])
 /* the bare row and the malloc row of each group (the inline groups share the call groups' malloc) */
-static const size_t group_bare[4] = {0, 4, 8, 11}, group_malloc[4] = {3, 7, 3, 7};
+static const size_t group_bare[4] = {0, 5, 9, 13}, group_malloc[4] = {3, 8, 3, 8};
 
 static void setup(void)
 {
@@ -134,6 +186,11 @@ static void setup(void)
     for (size_t i = 0; i + 64 < sizeof mem_bare; i += 64)
         *(void **)(mem_bare + i) = i + 128 < sizeof mem_bare ? mem_bare + i + 64 : NULL;
     bare_list.head = mem_bare;
+    static _Alignas(64) unsigned char mem_floor[64 * 1024];
+    for (size_t i = 0; i + 64 < sizeof mem_floor; i += 64)
+        *(void **)(mem_floor + i) = i + 128 < sizeof mem_floor ? mem_floor + i + 64 : NULL;
+    floor_state = (floor_list){.head = mem_floor, .base = (uintptr_t)mem_floor, .inv = 1, .rot = 6,
+                               .n = sizeof mem_floor / 64 - 1};
     plain = carve_pool_init(mem_plain, sizeof mem_plain, 64);
     hardened = carve_pool_init_ex(mem_hard, sizeof mem_hard, 64, CARVE_POOL_HARDENED, 0);
     if (plain == NULL || hardened == NULL) {

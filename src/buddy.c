@@ -353,10 +353,21 @@ CARVE_API void *carve_buddy_realloc(carve_buddy *b, void *p, size_t size)
          * the merged block starts at or below it, and the contents slide down. */
         bool corrupt;
         if (mergeable(b, i, k, want, &corrupt) != want) {
+            /* A damaged buddy would also make the free below fail (CARVE_ECORRUPT) and leave p
+             * live behind the caller's back: refuse first, p untouched. */
+            if (CARVE_UNLIKELY(corrupt)) {
+                b->failed++;
+                return NULL;
+            }
             void *n = carve_buddy_alloc(b, size);
             if (n == NULL) return NULL;
             memcpy(n, p, order_bytes(b, k));
-            carve_buddy_free(b, p);
+            if (CARVE_UNLIKELY(carve_buddy_free(b, p) != CARVE_OK)) {
+                /* p could not be freed (a damaged list met higher up): keep it, give n back */
+                (void)carve_buddy_free(b, n);
+                b->failed++;
+                return NULL;
+            }
             return n;
         }
         uint32_t t = merge(b, i, k, want);

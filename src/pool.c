@@ -5,10 +5,14 @@
  * blocks form an intrusive singly linked LIFO list (the link is the first word of each free
  * block); alloc pops the head, free pushes onto it. At init the list is 0 -> 1 -> ... -> N-1.
  * An in-use bitmap (one bit per block) answers "is this block live" in O(1), which catches a
- * double free without trusting anything stored inside a block.
+ * double free without trusting anything stored inside a block. One entry is deferred: the block
+ * handed out last sits in a slot with its bit still clear, and only the next alloc sets that bit;
+ * a free of that block empties the slot. An alloc followed by the free of the same block (the
+ * commonest pattern) thus never touches the bitmap, and in use means "bit set, or the slot".
  *
- * Invariants: the list holds exactly the blocks whose bit is clear, each once; its length is
- * N - (allocs - frees); the bits past N are clear. Bound: alloc and free are O(1) (no scan, no search);
+ * Invariants: the list holds exactly the blocks not in use, each once; the slot block's bit is
+ * clear; the set bits number marks - unmarks; the list's length is N - live (src/pool_impl.h,
+ * "Counting"); the bits past N are clear. Bound: alloc and free are O(1) (no scan, no search);
  * init, check and walk are O(N). Layout and traps: src/pool_impl.h.
  */
 #include "pool_impl.h"
@@ -72,6 +76,7 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;
     p->inv = inv;
     p->limit = n;
+    p->slot = CARVE_POOL_NO_SLOT_;
     p->span = n * bs;
     p->flags = flags;
     if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
@@ -81,8 +86,8 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
 
     /* Thread 0 -> 1 -> ... -> N-1 -> NULL. */
     for (size_t i = 0; i < n; i++) {
-        void **slot = (void **)(p->base + i * bs);
-        pool_encode(p, slot, i + 1 < n ? (void *)(p->base + (i + 1) * bs) : NULL);
+        void **link = (void **)(p->base + i * bs);
+        pool_encode(p, link, i + 1 < n ? (void *)(p->base + (i + 1) * bs) : NULL);
     }
     p->head = (void *)p->base;
     return p;
@@ -111,14 +116,7 @@ CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
     if (i == SIZE_MAX) goto poison;
     void *next = pool_decode(p, blk);
     if (p->secret != 0 && (!pool_link_ok(p, next) || next == (void *)blk)) goto poison;
-    p->bitmap[i >> 6] |= 1ull << (i & 63);
-    p->head = next;
-    /* Untouched blocks form the list's tail in index order (frees push at the head), so a new
-     * highest index is popped only when every touched block is live: touched is the peak of
-     * live blocks. */
-    if (i >= p->touched) p->touched = i + 1;
-    p->allocs++;
-    return blk;
+    return carve_pool_take_(pool_hot(p), i, next);
 poison:
     p->poisoned = true;
     /* the fast path must not pop past the bad link either: send every alloc here from now on */
@@ -134,17 +132,39 @@ CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
     if (block == NULL) return CARVE_OK; /* foreign to every pool, but defined as a no-op */
     size_t i = pool_index(p, (uintptr_t)block);
     if (i == SIZE_MAX) return CARVE_EFOREIGN;
-    uint64_t *w = &p->bitmap[i >> 6];
-    uint64_t bit = 1ull << (i & 63);
-    if ((*w & bit) == 0) return CARVE_EDOUBLEFREE;
-    *w &= ~bit;
+    if (i == p->slot) {
+        p->slot = CARVE_POOL_NO_SLOT_;
+        p->slot_frees++;
+    } else {
+        uint64_t *w = &p->bitmap[i >> 6];
+        uint64_t bit = 1ull << (i & 63);
+        if ((*w & bit) == 0) return CARVE_EDOUBLEFREE;
+        *w &= ~bit;
+        p->unmarks++;
+    }
     pool_encode(p, (void **)block, p->head);
     p->head = block;
-    p->frees++;
     return CARVE_OK;
 }
 
-CARVE_API void *carve_pool_alloc(carve_pool *p) { return carve_pool_alloc_inline(p); }
+/* The inline path behind a call, with the hardened link check moved into its own function:
+ * that keeps its registers out of the plain path, which then needs no callee-saved registers
+ * (no pushes and pops around every call). */
+static __attribute__((noinline)) void *alloc_keyed(carve_pool *p, size_t i)
+{
+    void *next;
+    if (CARVE_UNLIKELY(!carve_pool_keyed_next_(pool_hot(p), (void **)p->head, i, &next))) return carve_pool_alloc_cold(p);
+    return carve_pool_take_(pool_hot(p), i, next);
+}
+
+CARVE_API void *carve_pool_alloc(carve_pool *p)
+{
+    void **blk = (void **)p->head;
+    size_t i = carve_pool_index_(pool_hot(p), blk);
+    if (CARVE_UNLIKELY(i >= p->limit)) return carve_pool_alloc_cold(p);
+    if (CARVE_UNLIKELY(p->secret != 0)) return alloc_keyed(p, i);
+    return carve_pool_take_(pool_hot(p), i, *blk);
+}
 CARVE_API carve_status carve_pool_free(carve_pool *p, void *block) { return carve_pool_free_inline(p, block); }
 
 CARVE_API size_t carve_pool_capacity(const carve_pool *p) { return p->nblocks; }
@@ -154,7 +174,7 @@ CARVE_API size_t carve_pool_block_size(const carve_pool *p) { return p->block_si
 CARVE_API size_t carve_pool_usable_size(const carve_pool *p, const void *block)
 {
     size_t i = pool_index(p, (uintptr_t)block);
-    return i != SIZE_MAX && pool_bit(p, i) ? p->block_size : 0;
+    return i != SIZE_MAX && pool_in_use(p, i) ? p->block_size : 0;
 }
 
 size_t carve_pool_check_impl(const carve_pool *p)
@@ -163,20 +183,23 @@ size_t carve_pool_check_impl(const carve_pool *p)
     if (p->magic != POOL_MAGIC) return 1; /* nothing else can be trusted */
     if (p->poisoned) bad++;
     size_t nfree = pool_nfree(p);
-    if (nfree > p->nblocks || p->span != p->nblocks * p->block_size || p->touched > p->nblocks) bad++;
+    if (nfree > p->nblocks || p->span != p->nblocks * p->block_size) bad++;
     if (p->keyed != (p->secret != 0 ? UINTPTR_MAX : 0)) bad++;
     if (p->bitmap != p->bits || p->limit != (p->poisoned ? 0 : p->nblocks)) bad++;
     if (p->inv * (p->block_size >> p->rot) != 1 || ((p->block_size >> p->rot) & 1) == 0) bad++;
-    size_t words = (p->nblocks + 63) / 64, live = 0;
-    for (size_t w = 0; w < words; w++) live += carve_popcount64(p->bitmap[w]);
+    /* the slot: none, or a block whose bit is clear (it must not count twice) */
+    if (p->slot != CARVE_POOL_NO_SLOT_ && (p->slot >= p->nblocks || pool_bit(p, p->slot))) bad++;
+    size_t words = (p->nblocks + 63) / 64, bits = 0;
+    for (size_t w = 0; w < words; w++) bits += carve_popcount64(p->bitmap[w]);
     if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;
-    if (live != p->nblocks - nfree) bad++;
+    /* the set bits match the counters; the peak bounds them and leaves room for the slot block */
+    if (bits != p->marks - p->unmarks || bits > p->peak_marks || p->peak_marks >= p->nblocks) bad++;
     /* The list: each node a free block start, no more nodes than free blocks (so no cycle). */
     size_t len = 0;
     void *cur = p->head;
     while (cur != NULL) {
         size_t i = pool_index(p, (uintptr_t)cur);
-        if (i == SIZE_MAX || pool_bit(p, i) || len >= nfree) {
+        if (i == SIZE_MAX || pool_in_use(p, i) || len >= nfree) {
             bad++;
             return bad;
         }
@@ -192,7 +215,7 @@ CARVE_API size_t carve_pool_check(const carve_pool *p) { return p == NULL ? 1 : 
 CARVE_API void carve_pool_walk(const carve_pool *p, carve_walk_fn fn, void *ctx)
 {
     for (size_t i = 0; i < p->nblocks; i++) {
-        bool used = pool_bit(p, i);
+        bool used = pool_in_use(p, i);
         carve_block_info b = {.start = p->base + i * p->block_size, .size = p->block_size,
                               .payload = used ? p->block_size : 0, .used = used};
         fn(ctx, &b);
@@ -209,8 +232,9 @@ CARVE_API void carve_pool_stats(const carve_pool *p, carve_stats *out)
     out->free_blocks = nfree;
     out->largest_free = nfree > 0 ? p->block_size : 0;
     out->requested = out->used;
-    out->peak_requested = p->touched * p->block_size;
-    out->allocs = p->allocs;
-    out->frees = p->frees;
+    /* see "Counting" in src/pool_impl.h */
+    out->frees = p->slot_frees + p->unmarks;
+    out->allocs = out->frees + (p->nblocks - nfree);
+    out->peak_requested = out->allocs > 0 ? (p->peak_marks + 1) * p->block_size : 0;
     out->failed = p->failed;
 }

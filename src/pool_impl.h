@@ -12,17 +12,36 @@
  *                      inv, rot  block_size = odd * 2^rot; inv = odd^-1 mod 2^64: the index of
  *                                an address is ror((a - base) * inv, rot), >= N unless a block start
  *                      limit     N, or 0 on a poisoned pool (sends every op out of line)
- *                      bitmap    points at the bitmap right after the struct
+ *                      slot      index of the block handed out last while its bit is still clear,
+ *                                or CARVE_POOL_NO_SLOT_
+ *                      slot_frees  counter (see "Counting" below)
  *                      secret    0 for a plain pool; the XOR key of a hardened one
  *                      keyed     0 plain, all ones hardened: free encodes without a branch
+ *                      bitmap    points at the bitmap right after the struct
+ *                      marks, unmarks, peak_marks  counters (see "Counting" below)
+ *                      then the cold fields (failed, sizes, magic, flags, poisoned)
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
+ * In use = bit set OR index == slot. Alloc moves the previous slot block's bit into the bitmap
+ * (if there is one) and makes the popped block the slot; free of the slot block empties the slot,
+ * free of any other block clears its bit. So the slot block's bit is always clear, and a pair
+ * (alloc, then free of that block) touches no bitmap word.
+ *
+ * Counting: every successful alloc leaves its block in the slot, and the block leaves the slot
+ * either freed (slot_frees) or marked by the next alloc (marks); every other free clears a bit
+ * (unmarks). So live = marks - unmarks + (slot taken), frees = slot_frees + unmarks,
+ * allocs = frees + live. An alloc bumps at most one counter (marks, when it moves a block into
+ * the bitmap), a free exactly one, and a pair only slot_frees. peak_marks is the most bits ever
+ * set at once, raised when a bit is set; the peak of live blocks is peak_marks + 1 once any
+ * alloc has succeeded (live <= bits + 1 always, and the alloc that sets the most bits leaves
+ * its own block in the slot: live = peak_marks + 1 at that moment), else 0.
+ *
  * Traps: the link lives in the first word of a FREE block, so a use-after-free write lands on
- * it; the bitmap, not the link, is the truth about what is free (double free is caught by the
- * bitmap, never by walking the list). "At a block start" and the index come from one multiply
- * and a rotate (exact divisibility by the modular inverse, Hacker's Delight 10-16), never a
- * division.
+ * it; the bitmap and the slot, not the link, are the truth about what is free (double free is
+ * caught by them, never by walking the list). Every reader of "in use" must ask pool_in_use, not
+ * the bit alone. "At a block start" and the index come from one multiply and a rotate (exact
+ * divisibility by the modular inverse, Hacker's Delight 10-16), never a division.
  */
 #ifndef CARVE_POOL_IMPL_H
 #define CARVE_POOL_IMPL_H
@@ -38,14 +57,16 @@ struct carve_pool {
     void *head;            /* first free block (a real pointer, never encoded) */
     uintptr_t base;        /* block 0 */
     uint64_t inv;          /* odd part of block_size, inverted mod 2^64 */
-    size_t limit;          /* nblocks, or 0 once poisoned */
-    uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
-    uintptr_t secret;      /* 0: plain links */
-    uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
     unsigned rot;          /* ctz(block_size) */
     unsigned pad_;
-    size_t touched;        /* 1 + the highest index ever handed out (see carve_pool_alloc_cold) */
-    uint64_t allocs, frees; /* successful allocs and frees: nfree = N - (allocs - frees) */
+    size_t limit;          /* nblocks, or 0 once poisoned */
+    size_t slot;           /* the in-use block whose bit is clear, or CARVE_POOL_NO_SLOT_ */
+    uint64_t slot_frees;   /* frees that emptied the slot */
+    uintptr_t secret;      /* 0: plain links */
+    uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
+    uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
+    uint64_t marks, unmarks; /* bits set, bits cleared: live = marks - unmarks + (slot taken) */
+    uint64_t peak_marks;   /* max of marks - unmarks over time */
     /* cold fields */
     uint64_t failed;
     size_t span;           /* nblocks * block_size */
@@ -59,10 +80,13 @@ struct carve_pool {
 };
 
 #define POOL_MIRRORS(f) (offsetof(struct carve_pool, f) == offsetof(struct carve_pool_hot_, f))
-_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(limit) &&
-                   POOL_MIRRORS(bitmap) && POOL_MIRRORS(secret) && POOL_MIRRORS(keyed) && POOL_MIRRORS(rot) &&
-                   POOL_MIRRORS(touched) && POOL_MIRRORS(allocs) && POOL_MIRRORS(frees),
+_Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(rot) &&
+                   POOL_MIRRORS(limit) && POOL_MIRRORS(slot) && POOL_MIRRORS(slot_frees) && POOL_MIRRORS(secret) &&
+                   POOL_MIRRORS(keyed) && POOL_MIRRORS(bitmap) && POOL_MIRRORS(marks) && POOL_MIRRORS(unmarks) &&
+                   POOL_MIRRORS(peak_marks) && sizeof(struct carve_pool_hot_) == offsetof(struct carve_pool, failed),
                "struct carve_pool must start with the fields of struct carve_pool_hot_");
+
+CARVE_INLINE struct carve_pool_hot_ *pool_hot(carve_pool *p) { return (struct carve_pool_hot_ *)(void *)p; }
 
 /* Shared by init and the slab: lay a pool out over mem (see the layout above). NULL when it
  * does not fit. */
@@ -70,8 +94,12 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
 /* The check, for the slab as well. */
 size_t carve_pool_check_impl(const carve_pool *p);
 
-/* Free blocks. O(1). */
-CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - (size_t)(p->allocs - p->frees); }
+/* Blocks in use (the set bits plus the slot) and free blocks. O(1). */
+CARVE_INLINE size_t pool_live(const carve_pool *p)
+{
+    return (size_t)(p->marks - p->unmarks) + (p->slot != CARVE_POOL_NO_SLOT_);
+}
+CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - pool_live(p); }
 
 /* Block index of address a, or SIZE_MAX when a is outside the pool or not at a block start. */
 CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
@@ -81,6 +109,8 @@ CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 }
 
 CARVE_INLINE bool pool_bit(const carve_pool *p, size_t i) { return (p->bitmap[i >> 6] >> (i & 63)) & 1u; }
+/* Is block i (< N) in use: its bit, or the slot. */
+CARVE_INLINE bool pool_in_use(const carve_pool *p, size_t i) { return i == p->slot || pool_bit(p, i); }
 
 CARVE_INLINE void *pool_decode(const carve_pool *p, void *const *slot)
 {
@@ -96,7 +126,7 @@ CARVE_INLINE bool pool_link_ok(const carve_pool *p, void *next)
 {
     if (next == NULL) return true;
     size_t i = pool_index(p, (uintptr_t)next);
-    return i != SIZE_MAX && !pool_bit(p, i);
+    return i != SIZE_MAX && !pool_in_use(p, i);
 }
 
 #endif /* CARVE_POOL_IMPL_H */

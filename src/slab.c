@@ -366,14 +366,14 @@ CARVE_API void *carve_slab_alloc(carve_slab *s, size_t size)
         }
     }
     carve_pool *p = slab_pool(h);
-    bool was_empty = pool_nfree(p) == p->nblocks;
     void *b = carve_pool_alloc_inline(p);
     if (CARVE_UNLIKELY(b == NULL)) { /* a free-list link was overwritten: carve_slab_check counts it */
         c->failed++;
         return NULL;
     }
-    if (was_empty) c->empty--;
-    if (pool_nfree(p) == 0) list_unlink(c, h);
+    /* b is now the pool's slot, so it alone is live iff no bit is set: the slab was empty */
+    if (p->marks == p->unmarks) c->empty--;
+    if (p->head == NULL) list_unlink(c, h); /* nothing left to hand out (head NULL iff no free block) */
     c->allocs++;
     c->used_blocks++;
     s->used_bytes += c->size;
@@ -395,7 +395,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     if (CARVE_UNLIKELY(h == NULL)) return CARVE_EFOREIGN;
     if (CARVE_UNLIKELY(h->check != slab_check_word(s, h) || h->cls >= s->nclasses)) return CARVE_ECORRUPT;
     carve_pool *pool = slab_pool(h);
-    bool was_full = pool_nfree(pool) == 0;
+    bool was_full = pool->head == NULL;
     carve_status st = carve_pool_free_inline(pool, p);
     if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
     class_state *c = &s->cls[h->cls];
@@ -403,7 +403,7 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     c->used_blocks--;
     s->used_bytes -= c->size;
     if (was_full) list_push(c, h);
-    if (CARVE_UNLIKELY(pool_nfree(pool) == pool->nblocks)) {
+    if (CARVE_UNLIKELY(pool_live(pool) == 0)) {
         if (c->empty >= 1) release_slab(s, h);
         else c->empty++;
     }

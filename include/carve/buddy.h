@@ -59,9 +59,11 @@ CARVE_API void         carve_buddy_stats(const carve_buddy *b, carve_stats *out)
 /* Resize a live block, keeping its contents up to the smaller size. Shrinking gives the upper
  * halves back in place. Growing merges with the block's buddies when they are whole free
  * blocks (the contents slide down when a buddy lies below), else allocates, copies and frees
- * (alloc and free counted). p NULL: carve_buddy_alloc. NULL when p is not a live block of b or
- * when nothing fits (counted in stats.failed); p is then untouched. size 0 keeps one min
- * block. O(log(bytes / min_block)) plus the copy. */
+ * (alloc and free counted). p NULL: carve_buddy_alloc. NULL when p is not a live block of b,
+ * when nothing fits, or when the move would have to free p past damaged free-list links (the
+ * case carve_buddy_free reports as CARVE_ECORRUPT; the last two counted in stats.failed); p is
+ * then untouched and still live. size 0 keeps one min block. O(log(bytes / min_block)) plus
+ * the copy. */
 CARVE_API void        *carve_buddy_realloc(carve_buddy *b, void *p, size_t size);
 
 /* Additions for the lab. */

@@ -18,8 +18,10 @@
  * Alignment: every block is 16-byte aligned when its class size is a multiple of 16, else
  * 8-byte aligned (classes are rounded up to 8).
  * Statuses of carve_slab_free: CARVE_OK; CARVE_EFOREIGN (not in one of this cache's slabs, or
- * not at a block start); CARVE_EDOUBLEFREE (the block is free); CARVE_ECORRUPT (a slab header
- * was overwritten). Any status but CARVE_OK changes nothing.
+ * not at a block start; also a second free of a block whose slab has since been released: the
+ * memory is no longer the cache's); CARVE_EDOUBLEFREE (the block is free); CARVE_ECORRUPT (a
+ * slab header failed its check word; the pool header after it is not validated on free, only
+ * by carve_slab_check). Any status but CARVE_OK changes nothing.
  */
 #ifndef CARVE_SLAB_H
 #define CARVE_SLAB_H

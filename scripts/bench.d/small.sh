@@ -14,12 +14,12 @@ if command -v valgrind >/dev/null; then
   echo "    call: every op through a call; inline: bare_pop/push vs carve_pool_*_inline"
   tmp=$(mktemp -d)
   declare -A ir
-  for v in bare pool hardened malloc ibare ipool ihardened; do
+  for v in bare pool hardened malloc floor ibare ipool ihardened ifloor; do
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$v" --toggle-collect="loop_$v" \
       "$B/small_bench_pool" --only "$v" --pairs 1000000 >/dev/null 2>&1
     ir[$v]=$(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg.$v")
   done
-  for v in bare pool hardened malloc ibare ipool ihardened; do
+  for v in bare pool hardened malloc floor ibare ipool ihardened ifloor; do
     case $v in i*) b=${ir[ibare]} ;; *) b=${ir[bare]} ;; esac
     awk -v v="$v" -v n="${ir[$v]}" -v b="$b" -v m="${ir[malloc]}" \
       'BEGIN { printf "%-10s %6.1f Ir/pair  x bare %.2f  x malloc %.3f\n", v, n / 1e6, n / b, n / m }'

@@ -201,6 +201,29 @@ START_TEST(damaged_links_are_refused)
 }
 END_TEST
 
+/* Growing a block whose buddy is free but damaged cannot merge, and must not move either:
+ * the move's free of the old block would fail and leave it live behind the caller's back. */
+START_TEST(realloc_refuses_to_move_past_damaged_links)
+{
+    carve_buddy *b = pow2_buddy(4096, 64);
+    unsigned char *a = carve_buddy_alloc(b, 64);
+    unsigned char *c = carve_buddy_alloc(b, 64); /* a's buddy */
+    memset(a, 0x5a, 64);
+    ck_assert_int_eq(carve_buddy_free(b, c), CARVE_OK);
+    memset(c, 0x41, 8); /* the write after free */
+    carve_stats before, after;
+    snapshot(b, &before);
+    ck_assert_ptr_null(carve_buddy_realloc(b, a, 128));
+    snapshot(b, &after);
+    ck_assert_uint_eq(after.failed, before.failed + 1);
+    ck_assert_uint_eq(after.allocs, before.allocs); /* nothing allocated or freed on the way */
+    ck_assert_uint_eq(after.frees, before.frees);
+    ck_assert_uint_eq(after.used, before.used);
+    ck_assert_uint_eq(carve_buddy_usable_size(b, a), 64); /* a still live, contents kept */
+    for (int i = 0; i < 64; i++) ck_assert_uint_eq(a[i], 0x5a);
+}
+END_TEST
+
 START_TEST(region_bytes_is_exact)
 {
     for (size_t mb = 16; mb <= 8192; mb *= 2) {
@@ -391,6 +414,7 @@ static Suite *buddy_suite(void)
     tcase_add_test(tc, remainder_is_used_as_smaller_blocks);
     tcase_add_test(tc, every_status_and_nothing_changes_on_error);
     tcase_add_test(tc, damaged_links_are_refused);
+    tcase_add_test(tc, realloc_refuses_to_move_past_damaged_links);
     tcase_add_test(tc, region_bytes_is_exact);
     tcase_add_test(tc, realloc_shrinks_and_grows_in_place_or_moves);
     tcase_add_test(tc, realloc_slides_down_into_a_free_lower_buddy);

@@ -1,7 +1,8 @@
 /* tests/unit/pool_test.c: the fixed-size pool. Init arguments, the seed's worked example block
  * for block, every status carve_pool_free returns (and that the pool is unchanged after each),
- * the hardened links, walk/stats, and a randomized run against a model LIFO stack with the
- * checker after every step. */
+ * the deferred in-use slot (the block handed out last, whose bit is not set yet), the hardened
+ * links, walk/stats, and a randomized run against a model LIFO stack with the checker after
+ * every step. */
 #include "carve/pool.h"
 #include "carve_test.h"
 #include "walk_log.h"
@@ -82,6 +83,8 @@ START_TEST(seed_worked_example_block_for_block)
     ck_assert_uint_eq(index_of(p, c), 2);
     ck_assert_uint_eq(index_of(p, d), 3);
     ck_assert_ptr_eq(p->head, (void *)(p->base + 4 * 64)); /* free_head now 4 */
+    ck_assert_uint_eq(p->slot, 3);                         /* d is live through the slot... */
+    ck_assert_uint_eq(p->bits[0], 0x7);                    /* ...a, b, c through their bits */
     ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);     /* next[1] = 4, head 1 */
     ck_assert_ptr_eq(p->head, b);
     ck_assert_ptr_eq(*(void **)b, (void *)(p->base + 4 * 64));
@@ -93,6 +96,7 @@ START_TEST(seed_worked_example_block_for_block)
     ck_assert_ptr_eq(e, d);
     ck_assert_uint_eq(index_of(p, e), 3);
     ck_assert_ptr_eq(p->head, b);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
     ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 1);
     ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 4);
     ck_assert_uint_eq(index_of(p, carve_pool_alloc(p)), 5);
@@ -136,6 +140,91 @@ START_TEST(bad_frees_get_a_status_and_change_nothing)
     ck_assert_uint_eq(carve_pool_usable_size(p, a + 1), 0);
     ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
     ck_assert_uint_eq(carve_pool_usable_size(p, a), 0);
+}
+END_TEST
+
+/* The block handed out last is live through the slot, its bit still clear: every view and
+ * every status treats it exactly like a block whose bit is set. */
+START_TEST(the_slot_block_is_in_use_everywhere)
+{
+    unsigned flags = (unsigned)_i; /* plain, then hardened */
+    carve_pool *p = carve_pool_init_ex(arena, 8192, 64, flags, 0);
+    unsigned char *a = carve_pool_alloc(p);
+    ck_assert_uint_eq(p->slot, 0);
+    ck_assert_uint_eq(p->bits[0], 0); /* a pair never writes the bitmap */
+    ck_assert_uint_eq(carve_pool_usable_size(p, a), 64);
+    ck_assert_uint_eq(carve_pool_available(p), carve_pool_capacity(p) - 1);
+    walk_log w = {0};
+    carve_pool_walk(p, walk_log_block, &w);
+    ck_assert_uint_eq(w.used, 1);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+
+    /* free of the slot block empties the slot and leaves the bitmap alone */
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
+    ck_assert_uint_eq(p->slot, CARVE_POOL_NO_SLOT_);
+    ck_assert_uint_eq(p->bits[0], 0);
+    carve_stats before, after;
+    snapshot(p, &before);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_EDOUBLEFREE);
+    snapshot(p, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    ck_assert_uint_eq(before.allocs, 1);
+    ck_assert_uint_eq(before.frees, 1);
+
+    /* the next alloc sets the previous block's bit and takes the slot */
+    a = carve_pool_alloc(p);
+    unsigned char *b = carve_pool_alloc(p), *c = carve_pool_alloc(p);
+    ck_assert_uint_eq(index_of(p, c), 2);
+    ck_assert_uint_eq(p->slot, 2);
+    ck_assert_uint_eq(p->bits[0], 0x3);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+    /* a block whose bit is set: the bitmap path; the slot stays */
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);
+    ck_assert_uint_eq(p->bits[0], 0x1);
+    ck_assert_uint_eq(p->slot, 2);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_EDOUBLEFREE);
+    ck_assert_uint_eq(carve_pool_usable_size(p, b), 0);
+    ck_assert_uint_eq(carve_pool_usable_size(p, c), 64);
+    /* the slot block, then a double free of it */
+    snapshot(p, &before);
+    ck_assert_int_eq(carve_pool_free(p, c), CARVE_OK);
+    ck_assert_int_eq(carve_pool_free(p, c), CARVE_EDOUBLEFREE);
+    snapshot(p, &after);
+    ck_assert_uint_eq(after.frees, before.frees + 1);
+    ck_assert_uint_eq(after.used, before.used - 64);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+    /* LIFO holds across both paths: c was freed last */
+    ck_assert_ptr_eq(carve_pool_alloc(p), c);
+    ck_assert_ptr_eq(carve_pool_alloc(p), b);
+    snapshot(p, &after);
+    ck_assert_uint_eq(after.allocs, 6);
+    ck_assert_uint_eq(after.frees, 3);
+    ck_assert_uint_eq(after.peak_requested, 3 * 64);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+}
+END_TEST
+
+/* The checker sees a slot that contradicts the bitmap or the counters. */
+START_TEST(check_catches_a_bad_slot_or_counter)
+{
+    carve_pool *p = carve_pool_init(arena, 8192, 64);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    (void)a;
+    (void)b;
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+    size_t slot = p->slot;
+    p->slot = 0; /* block 0's bit is set: counted twice */
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->slot = carve_pool_capacity(p);
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->slot = slot;
+    p->marks++;
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->marks--;
+    p->peak_marks = 0;
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->peak_marks = 1;
+    ck_assert_uint_eq(carve_pool_check(p), 0);
 }
 END_TEST
 
@@ -187,15 +276,22 @@ START_TEST(hardened_pool_refuses_a_forged_link)
 }
 END_TEST
 
+/* Forge a correctly encoded link to a live block: still refused, whether the block is live
+ * through its bit (_i = 0) or through the slot (_i = 1, its bit clear). */
 START_TEST(hardened_pool_refuses_a_link_to_a_live_block)
 {
     carve_pool *p = carve_pool_init_ex(arena, 4096, 64, CARVE_POOL_HARDENED, 0);
-    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p), *c = carve_pool_alloc(p);
+    void *target = _i == 0 ? b : c;
+    ck_assert_uint_eq(p->slot, index_of(p, c));
     ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
-    /* Forge a correctly encoded link to live block b: still refused (b is in use). */
-    *(void **)a = (void *)((uintptr_t)b ^ p->secret ^ (uintptr_t)a);
+    *(void **)a = (void *)((uintptr_t)target ^ p->secret ^ (uintptr_t)a);
     ck_assert_uint_gt(carve_pool_check(p), 0);
-    ck_assert_ptr_null(carve_pool_alloc(p));
+    uint64_t any = _i; /* the inline path and the call refuse it alike */
+    ck_assert_ptr_null(any ? carve_pool_alloc_inline(p) : carve_pool_alloc(p));
+    ck_assert_ptr_null(carve_pool_alloc(p)); /* poisoned */
+    ck_assert_int_eq(carve_pool_free(p, c), CARVE_OK);
+    ck_assert_int_eq(carve_pool_free(p, c), CARVE_EDOUBLEFREE);
 }
 END_TEST
 
@@ -253,10 +349,11 @@ START_TEST(randomized_against_model)
     bool *live = calloc(n, sizeof *live);
     for (size_t i = 0; i < n; i++) stack[i] = n - 1 - i;
     top = n;
-    size_t steps = 20000 * test_scale(), failed = 0;
+    size_t steps = 20000 * test_scale(), last = SIZE_MAX, peak = 0;
+    uint64_t allocs = 0, frees = 0, failed = 0;
     for (size_t s = 0; s < steps; s++) {
-        uint64_t op = test_rng_below(&rng, 10);
-        if (op < 5) {
+        uint64_t op = test_rng_below(&rng, 20);
+        if (op < 9) {
             void *b = any_alloc(&rng, p);
             if (top == 0) {
                 failed++;
@@ -266,16 +363,22 @@ START_TEST(randomized_against_model)
                 if (b == NULL || index_of(p, b) != want)
                     CARVE_FAILF(seed, "step %zu: alloc gave %p, model wants block %zu", s, b, want);
                 live[want] = true;
+                last = want;
+                allocs++;
+                if (n - top > peak) peak = n - top;
                 memset(b, (int)s, p->block_size);
             }
-        } else if (op < 9) {
-            size_t i = (size_t)test_rng_below(&rng, n);
+        } else if (op < 17) {
+            /* a random block, or (often) the one handed out last, which the pool keeps in its
+             * slot; either may be free already: a double free */
+            size_t i = op < 13 || last == SIZE_MAX ? (size_t)test_rng_below(&rng, n) : last;
             carve_status st = any_free(&rng, p, (void *)(p->base + i * p->block_size));
             carve_status want = live[i] ? CARVE_OK : CARVE_EDOUBLEFREE;
             if (st != want) CARVE_FAILF(seed, "step %zu: free block %zu gave %d, want %d", s, i, st, want);
             if (live[i]) {
                 live[i] = false;
                 stack[top++] = i;
+                frees++;
             }
         } else {
             uintptr_t a = p->base + (uintptr_t)test_rng_below(&rng, p->span + 64);
@@ -290,13 +393,16 @@ START_TEST(randomized_against_model)
         size_t bad = carve_pool_check(p);
         if (bad != 0) CARVE_FAILF(seed, "step %zu: check found %zu violations", s, bad);
         if (carve_pool_available(p) != top) CARVE_FAILF(seed, "step %zu: available %zu, model %zu", s, carve_pool_available(p), top);
+        carve_stats st;
+        carve_stats_init(&st);
+        carve_pool_stats(p, &st);
+        if (st.allocs != allocs || st.frees != frees || st.failed != failed || st.used != (n - top) * p->block_size ||
+            st.peak_requested != peak * p->block_size)
+            CARVE_FAILF(seed, "step %zu: stats allocs %llu frees %llu failed %llu peak %zu, model %llu %llu %llu %zu", s,
+                        (unsigned long long)st.allocs, (unsigned long long)st.frees, (unsigned long long)st.failed,
+                        (size_t)st.peak_requested, (unsigned long long)allocs, (unsigned long long)frees,
+                        (unsigned long long)failed, peak * p->block_size);
     }
-    carve_stats st;
-    carve_stats_init(&st);
-    carve_pool_stats(p, &st);
-    if (st.failed != failed || st.allocs - st.frees != n - top)
-        CARVE_FAILF(seed, "stats: failed %llu (model %zu), allocs - frees %llu (model %zu)", (unsigned long long)st.failed,
-                    failed, (unsigned long long)(st.allocs - st.frees), n - top);
     free(stack);
     free(live);
 }
@@ -311,9 +417,11 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, blocks_come_out_in_order_then_exhaust);
     tcase_add_test(tc, seed_worked_example_block_for_block);
     tcase_add_loop_test(tc, bad_frees_get_a_status_and_change_nothing, 0, 2);
+    tcase_add_loop_test(tc, the_slot_block_is_in_use_everywhere, 0, 2);
+    tcase_add_test(tc, check_catches_a_bad_slot_or_counter);
     tcase_add_test(tc, plain_pool_follows_a_forged_link_inside_only);
     tcase_add_test(tc, hardened_pool_refuses_a_forged_link);
-    tcase_add_test(tc, hardened_pool_refuses_a_link_to_a_live_block);
+    tcase_add_loop_test(tc, hardened_pool_refuses_a_link_to_a_live_block, 0, 2);
     tcase_add_test(tc, walk_and_stats_agree);
     tcase_add_loop_test(tc, randomized_against_model, 0, 2);
     suite_add_tcase(s, tc);

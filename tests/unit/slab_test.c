@@ -1,7 +1,9 @@
 /* tests/unit/slab_test.c: the slab cache. Config rules, routing to the smallest class, growth
  * and release of slabs (at most one empty per class), grow failures, a grow callback with
  * misaligned memory, every status carve_slab_free returns (random and unmapped pointers
- * included), per-class stats, walk, and a randomized run with the checker after every step. */
+ * included, and a double free after the slab went back), per-class stats, walk, and a
+ * randomized run against a model of the classes' slabs (double frees included) with the
+ * checker after every step. */
 #include "carve/slab.h"
 #include "carve_test.h"
 #include "walk_log.h"
@@ -151,6 +153,11 @@ START_TEST(classes_grow_and_give_back_slabs)
     ck_assert_uint_ge(cs.slabs, N * 64 / 8192 + 1);
     ck_assert_uint_eq(cs.used_blocks, N);
     ck_assert_uint_eq(cs.empty_slabs, 0);
+    /* every slab of the class holds the same number of blocks; the last one has the free ones */
+    size_t per_slab = (cs.used_blocks + cs.free_blocks) / cs.slabs;
+    ck_assert_uint_eq((cs.used_blocks + cs.free_blocks) % cs.slabs, 0);
+    ck_assert_uint_lt(cs.free_blocks, per_slab);
+    ck_assert_uint_eq(cs.free_blocks, cs.slabs * per_slab - N);
     carve_stats st;
     snapshot(s, &st);
     ck_assert_uint_eq(st.capacity, b.out);
@@ -163,9 +170,12 @@ START_TEST(classes_grow_and_give_back_slabs)
         ck_assert_uint_eq(carve_slab_check(s), 0);
         ck_assert(carve_slab_class_info(s, 2, &cs));
         ck_assert_uint_le(cs.empty_slabs, 1);
+        ck_assert_uint_eq(cs.used_blocks, N - 1 - (size_t)i);
+        ck_assert_uint_eq(cs.free_blocks, cs.slabs * per_slab - cs.used_blocks);
     }
     ck_assert(carve_slab_class_info(s, 2, &cs));
     ck_assert_uint_eq(cs.slabs, 1); /* the one empty slab kept */
+    ck_assert_uint_eq(cs.free_blocks, per_slab);
     ck_assert_uint_eq(b.releases, slabs_full - 1);
     ck_assert_uint_eq(carve_slab_peak_footprint(s), slabs_full * 8192 + base_out);
     snapshot(s, &st);
@@ -263,6 +273,31 @@ START_TEST(every_status_and_nothing_changes_on_error)
 END_TEST
 
 
+/* A second free of a block whose slab has gone back through release cannot be told from a
+ * foreign pointer (the memory is no longer the cache's): CARVE_EFOREIGN, nothing changes. A
+ * block of the kept empty slab still gets CARVE_EDOUBLEFREE. */
+START_TEST(double_free_after_the_slab_went_back_is_foreign)
+{
+    bump b = new_bump(0);
+    carve_slab *s = carve_slab_create(&(carve_slab_config){.slab_bytes = 8192, .grow = bump_grow,
+                                                           .release = bump_release, .ctx = &b});
+    enum { N = 300 };
+    void *p[N];
+    for (int i = 0; i < N; i++) p[i] = carve_slab_alloc(s, 64);
+    for (int i = 0; i < N; i++) ck_assert_int_eq(carve_slab_free(s, p[i]), CARVE_OK);
+    ck_assert_uint_gt(b.releases, 0); /* the first slab to empty is kept, later ones go back */
+    carve_stats before, after;
+    snapshot(s, &before);
+    ck_assert_int_eq(carve_slab_free(s, p[N - 1]), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_slab_free(s, p[0]), CARVE_EDOUBLEFREE);
+    snapshot(s, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    ck_assert_uint_eq(carve_slab_check(s), 0);
+    carve_slab_destroy(s);
+    ck_assert_uint_eq(b.out, 0);
+}
+END_TEST
+
 START_TEST(walk_and_stats_agree)
 {
     carve_slab *s = carve_slab_create(&(carve_slab_config){.slab_bytes = 8192});
@@ -302,6 +337,63 @@ END_TEST
 
 typedef struct live { unsigned char *p; size_t usable; uint8_t fill; } live;
 
+/* The model of the slabs: each slab the test has seen a block of, with its class and its live
+ * blocks. A slab that empties is kept when its class has no empty slab, else released (the
+ * cache's rule), and then forgotten. */
+typedef struct mslab { uintptr_t addr; size_t cls, live; } mslab;
+typedef struct model {
+    mslab *slabs;
+    size_t n, cap, slab_bytes;
+    size_t slabs_of[CARVE_SLAB_MAX_CLASSES], empty[CARVE_SLAB_MAX_CLASSES], used[CARVE_SLAB_MAX_CLASSES];
+    size_t per_slab[CARVE_SLAB_MAX_CLASSES]; /* blocks per slab, learnt from the first look */
+} model;
+
+static size_t class_index(size_t usable)
+{
+    size_t ci = 0;
+    for (size_t z = CARVE_SLAB_DEFAULT_MIN; z < usable; z *= 2) ci++;
+    return ci;
+}
+static mslab *model_find(model *m, const void *p)
+{
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(m->slab_bytes - 1);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->slabs[i].addr == a) return &m->slabs[i];
+    return NULL;
+}
+static void model_alloc(model *m, const void *p, size_t cls)
+{
+    mslab *sl = model_find(m, p);
+    if (sl == NULL) { /* a new slab */
+        if (m->n == m->cap) {
+            m->cap = m->cap * 2 + 16;
+            m->slabs = realloc(m->slabs, m->cap * sizeof *m->slabs);
+        }
+        sl = &m->slabs[m->n++];
+        *sl = (mslab){(uintptr_t)p & ~(uintptr_t)(m->slab_bytes - 1), cls, 0};
+        m->slabs_of[cls]++;
+    } else if (sl->live == 0) {
+        m->empty[cls]--;
+    }
+    sl->live++;
+    m->used[cls]++;
+}
+/* Returns whether the slab went back (its blocks are then no longer the cache's). */
+static bool model_free(model *m, const void *p)
+{
+    mslab *sl = model_find(m, p);
+    size_t cls = sl->cls;
+    m->used[cls]--;
+    if (--sl->live > 0) return false;
+    if (m->empty[cls] == 0) {
+        m->empty[cls]++;
+        return false;
+    }
+    m->slabs_of[cls]--;
+    *sl = m->slabs[--m->n];
+    return true;
+}
+
 START_TEST(randomized_against_model)
 {
     uint64_t seed = test_seed() + (uint64_t)_i;
@@ -316,8 +408,11 @@ START_TEST(randomized_against_model)
     }
     carve_slab *s = carve_slab_create(&cfg);
     if (s == NULL) CARVE_FAILF(seed, "create failed");
-    enum { MAXLIVE = 3000 };
+    enum { MAXLIVE = 3000, NFREED = 64 };
     live *lv = calloc(MAXLIVE, sizeof *lv);
+    model m = {.slab_bytes = cfg.slab_bytes};
+    void *freed[NFREED]; /* recently freed blocks whose slab is still the cache's */
+    size_t nfreed = 0;
     size_t nlive = 0, steps = 20000 * test_scale();
     for (size_t st = 0; st < steps; st++) {
         uint64_t op = test_rng_below(&rng, 100);
@@ -335,14 +430,29 @@ START_TEST(randomized_against_model)
                 lv[nlive] = (live){p, u, (uint8_t)st};
                 memset(p, (uint8_t)st, u);
                 nlive++;
+                model_alloc(&m, p, class_index(u));
+                for (size_t k = 0; k < nfreed; k++) /* handed out again: no longer free */
+                    if (freed[k] == p) freed[k--] = freed[--nfreed];
             }
-        } else if (op < 95 && nlive > 0) {
+        } else if (op < 88 && nlive > 0) {
             size_t k = (size_t)test_rng_below(&rng, nlive);
             for (size_t x = 0; x < lv[k].usable; x++)
                 if (lv[k].p[x] != lv[k].fill) CARVE_FAILF(seed, "step %zu: block overwritten", st);
             carve_status r = carve_slab_free(s, lv[k].p);
             if (r != CARVE_OK) CARVE_FAILF(seed, "step %zu: free gave %d", st, r);
+            uintptr_t slab = (uintptr_t)lv[k].p & ~(uintptr_t)(cfg.slab_bytes - 1);
+            if (model_free(&m, lv[k].p)) { /* the slab went back: forget its freed blocks */
+                for (size_t j = 0; j < nfreed; j++)
+                    if (((uintptr_t)freed[j] & ~(uintptr_t)(cfg.slab_bytes - 1)) == slab) freed[j--] = freed[--nfreed];
+            } else {
+                if (nfreed == NFREED) freed[test_rng_below(&rng, NFREED)] = lv[k].p;
+                else freed[nfreed++] = lv[k].p;
+            }
             lv[k] = lv[--nlive];
+        } else if (op < 94 && nfreed > 0) {
+            void *p = freed[test_rng_below(&rng, nfreed)];
+            carve_status r = carve_slab_free(s, p);
+            if (r != CARVE_EDOUBLEFREE) CARVE_FAILF(seed, "step %zu: double free gave %d", st, r);
         } else if (nlive > 0) {
             size_t k = (size_t)test_rng_below(&rng, nlive);
             carve_status r = carve_slab_free(s, lv[k].p + 8 * test_rng_range(&rng, 1, lv[k].usable / 8 - 1));
@@ -350,6 +460,16 @@ START_TEST(randomized_against_model)
         }
         size_t bad = carve_slab_check(s);
         if (bad != 0) CARVE_FAILF(seed, "step %zu: check found %zu violations", st, bad);
+        for (size_t ci = 0; ci < carve_slab_class_count(s); ci++) {
+            carve_slab_class_stats cs;
+            if (!carve_slab_class_info(s, ci, &cs)) CARVE_FAILF(seed, "step %zu: class %zu missing", st, ci);
+            if (m.per_slab[ci] == 0 && cs.slabs > 0) m.per_slab[ci] = (cs.used_blocks + cs.free_blocks) / cs.slabs;
+            if (cs.slabs != m.slabs_of[ci] || cs.empty_slabs != m.empty[ci] || cs.used_blocks != m.used[ci] ||
+                cs.free_blocks != cs.slabs * m.per_slab[ci] - m.used[ci])
+                CARVE_FAILF(seed, "step %zu: class %zu has slabs %zu empty %zu used %zu free %zu, model %zu %zu %zu", st,
+                            ci, cs.slabs, cs.empty_slabs, cs.used_blocks, cs.free_blocks, m.slabs_of[ci], m.empty[ci],
+                            m.used[ci]);
+        }
     }
     while (nlive > 0) ck_assert_int_eq(carve_slab_free(s, lv[--nlive].p), CARVE_OK);
     for (size_t ci = 0; ci < carve_slab_class_count(s); ci++) {
@@ -360,6 +480,7 @@ START_TEST(randomized_against_model)
     carve_slab_destroy(s);
     if (carve_os_mapped_bytes() != before || bm.out != 0) CARVE_FAILF(seed, "memory not given back");
     free(lv);
+    free(m.slabs);
 }
 END_TEST
 
@@ -374,6 +495,7 @@ static Suite *slab_suite(void)
     tcase_add_test(tc, grow_failure_is_a_null_and_a_count);
     tcase_add_test(tc, misaligned_grow_memory_is_realigned);
     tcase_add_test(tc, every_status_and_nothing_changes_on_error);
+    tcase_add_test(tc, double_free_after_the_slab_went_back_is_foreign);
     tcase_add_test(tc, walk_and_stats_agree);
     tcase_add_loop_test(tc, randomized_against_model, 0, 2);
     suite_add_tcase(s, tc);
