@@ -127,7 +127,7 @@ static void brute_run(carve_fit fit, size_t align, bool coalesce, uint64_t seed)
     void *live[LIVE];
     size_t nlive = 0;
     test_rng rng = {seed};
-    unsigned long ops = 6000ul * (unsigned long)test_scale();
+    unsigned long ops = 4000ul * (unsigned long)test_scale();
     for (unsigned long op = 0; op < ops; op++) {
         uintptr_t rover = (uintptr_t)h->rover;
         free_blocks_of(h, &before);
@@ -231,7 +231,7 @@ static void lockstep_run(carve_fit fit, size_t align, bool coalesce, size_t spli
     long live[LIVE]; /* offsets in each buffer (the same) */
     size_t nlive = 0;
     test_rng rng = {seed};
-    unsigned long ops = 20000ul * (unsigned long)test_scale();
+    unsigned long ops = 10000ul * (unsigned long)test_scale();
     for (unsigned long op = 0; op < ops; op++) {
         uint64_t kind = test_rng_below(&rng, 100);
         if (nlive == 0) kind = 0;
