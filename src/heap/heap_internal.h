@@ -97,6 +97,9 @@ struct carve_heap {
     carve_fit fit;
     carve_order order;
     bool coalesce;
+    bool tree;              /* FIRST/NEXT/BEST/WORST in ADDRESS order: the free blocks are in
+                               treaps (heap_tree.c), not the list; set at init (a white-box test
+                               clears it to run the ADDRESS list as its reference) */
     size_t align, min_block;
     unsigned align_log2;
     carve_grow_fn grow;
@@ -106,9 +109,7 @@ struct carve_heap {
 
     /* FIRST/NEXT/BEST/WORST: one doubly linked list; NEXT's roving pointer. */
     fblock *head, *tail, *rover;
-    /* FIRST/NEXT/BEST/WORST in ADDRESS order: treaps instead (heap_tree.h); tree is set at init
-     * (a white-box test clears it to run the ADDRESS list as the reference). */
-    bool tree;
+    /* FIRST/NEXT/BEST/WORST in ADDRESS order: treaps instead (heap_tree.h; tree, above). */
     struct tnode *troot[3];
     /* SEGREGATED and TLSF: bitmaps of non-empty lists (SEGREGATED: bit c of top_map). */
     uint64_t top_map;
