@@ -65,6 +65,13 @@
  * in TREE_ADDR the children whose maxima it reads) and answers FB_DAMAGED instead of following
  * a bad one; a maximum that promises a fit that is not there is damage too. The key ranges
  * make a cycle impossible; a walk also stops after more nodes than there are free blocks.
+ *
+ * Tests. unit.heap_tree runs random alloc/aligned_alloc/realloc/free/growth sequences through a
+ * heap with the trees and one whose tree flag is clear (heap_index.c's address-ordered list, the
+ * reference) and compares every offset, the block walk and NEXT's rover after every operation,
+ * and checks each choice against a scan of the free blocks; unit.heap_internals breaks each
+ * invariant above by hand; unit.heap's hand-laid heaps and unit.lab_simheap (the simulator
+ * against the heap) hold the placement contract.
  */
 #include "heap/heap_tree.h"
 
