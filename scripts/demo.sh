@@ -20,9 +20,8 @@ traces=(data/traces/*.rep.gz data/traces/synthetic/*.rep)
 echo "== carve replay: every allocator on ${#traces[@]} traces (utilisation = peak live bytes / peak footprint)"
 "$carve" replay --timeout "$budget" "${traces[@]}" | tee "$out/replay.txt"
 if grep -q "gave up after" "$out/replay.txt"; then
-  echo "(a row that gave up ran over the demo's ${budget} s budget; the list policies search one list of every free"
-  echo " block, O(free blocks) per operation, so a million-operation recording takes them seconds to minutes:"
-  echo " build/carve replay --alloc worst TRACE, without --timeout, gives their figures; see docs/lab.md)"
+  echo "(a row that gave up ran over the demo's ${budget} s budget, and says why when its allocator knows;"
+  echo " build/carve replay --alloc NAME TRACE, without --timeout, gives its figures; see docs/lab.md)"
 fi
 
 # Heap maps: every allocator that can walk its blocks, on two synthetic traces and a recording.

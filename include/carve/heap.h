@@ -59,7 +59,10 @@ typedef enum carve_fit {
     CARVE_FIT_TLSF          /* two-level segregated fit: O(1) good fit                          */
 } carve_fit;
 
-typedef enum carve_order {  /* how the free list of FIRST/NEXT/BEST/WORST is kept (OSTEP's -l) */
+/* How the free list of FIRST/NEXT/BEST/WORST is kept (OSTEP's -l). The policy decides by this
+ * order; in ADDRESS order the heap answers the same questions from treaps over the free blocks
+ * (O(log free blocks) expected, the same decisions as the list), the other orders walk the list. */
+typedef enum carve_order {
     CARVE_ORDER_LIFO,       /* freed blocks at the front                                         */
     CARVE_ORDER_FIFO,       /* freed blocks at the back                                          */
     CARVE_ORDER_ADDRESS,    /* ascending address                                                 */
@@ -93,7 +96,8 @@ CARVE_API carve_heap  *carve_heap_init(void *mem, size_t bytes, const carve_heap
  * becomes a new region. CARVE_EINVAL: h or mem NULL, bytes too small for a region (about 100
  * bytes), or the range overlaps memory the heap already has; CARVE_ECORRUPT: the free block it
  * would merge with, or a list it would insert into, is damaged. The grow callback's memory takes
- * the same path. O(regions) (+ the sorted insert of an ADDRESS/SIZE-ordered list). */
+ * the same path. O(regions) (+ the insert of a free block: O(log free blocks) expected in ADDRESS
+ * order for FIRST/NEXT/BEST/WORST, O(free blocks) in a SIZE order). */
 CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t bytes);
 
 /* A block of at least size bytes, aligned to cfg->align, or NULL (nothing fits even after
@@ -101,8 +105,10 @@ CARVE_API carve_status carve_heap_add_region(carve_heap *h, void *mem, size_t by
  * policy chose or one of its list links is damaged). size 0 gives a minimum block. Time: TLSF
  * O(1) whatever the heap holds, also after growth (at most two list heads read, two bitmap
  * scans; blocks of rows beyond its list table sit in one list per row, searched the same way,
- * and a table move is O(rows) copies); SEGREGATED O(one class list); FIRST/NEXT/BEST/WORST O(free
- * blocks); a growth adds O(regions). */
+ * and a table move is O(rows) copies); SEGREGATED O(one class list); FIRST/NEXT/BEST/WORST in
+ * ADDRESS order O(log free blocks) expected (treaps whose priorities are a keyed hash of the
+ * block address; O(free blocks) at worst, if the free blocks were chosen against the key), in
+ * the other orders O(free blocks); a growth adds O(regions). */
 CARVE_API void        *carve_heap_alloc(carve_heap *h, size_t size);
 
 /* A block of at least size bytes whose address is a multiple of align: any power of two up to
@@ -126,8 +132,9 @@ CARVE_API void        *carve_heap_realloc(carve_heap *h, void *p, size_t size);
  * CARVE_EDOUBLEFREE (p's block is already free, or was merged into a free neighbour after its
  * free); CARVE_ECORRUPT (p's header, a neighbour's header or the footer before it is damaged,
  * or the list links of a free neighbour it would merge with).
- * On any error the heap is unchanged. Time: O(1), plus an ADDRESS/SIZE-ordered list insert
- * (O(free blocks)); an error from a damaged or foreign pointer costs one walk of its region. */
+ * On any error the heap is unchanged. Time: O(1), plus the insert into the free-block index:
+ * O(log free blocks) expected for FIRST/NEXT/BEST/WORST in ADDRESS order, O(free blocks) in a
+ * SIZE order; an error from a damaged or foreign pointer costs one walk of its region. */
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p);
 
 /* The bytes usable at p (block size - 8), or 0 if p is not a live block of h. O(1). */
@@ -136,8 +143,9 @@ CARVE_API size_t       carve_heap_usable_size(const carve_heap *h, const void *p
 /* The number of violated invariants, 0 = sound: the blocks tile each region exactly and every
  * header passes its check; PREV_FREE bits and footers agree with the blocks; no two free
  * neighbours while coalescing; each free block is in the right list exactly once and the
- * lists keep their order; the TLSF/SEGREGATED bitmaps match the lists; the counters agree
- * with a walk. h NULL: 1. O(blocks + lists); read only, never crashes on a damaged heap. */
+ * lists keep their order (ADDRESS order's treaps: key order, heap order of the priorities,
+ * each node's subtree maximum, one node per free block); the TLSF/SEGREGATED bitmaps match the
+ * lists; the counters agree with a walk. h NULL: 1. O(blocks + lists); read only, never crashes on a damaged heap. */
 CARVE_API size_t       carve_heap_check(const carve_heap *h);
 
 /* Call fn for every block, regions in ascending address order, blocks in address order within

@@ -122,12 +122,13 @@ CARVE_HOT uintptr_t take(carve_heap *h, fblock *fb, size_t *size_io, size_t n)
     }
     h->free_bytes -= size;
     if (size < h->split_high) { /* a small request: the high end, the free rest stays at b */
-        bool keep = heap_index_keeps_place(h);
+        bool keep = heap_index_keeps_place(h), rove = h->rover == fb;
         if (!keep) heap_index_remove(h, fb);
         uint64_t w = make_word(h, b, have - size, false, 0, false);
         *word_at(b + have - size - HDR) = w;
         *word_at(b) = w | (prev_free ? F_PREV_FREE : 0);
         if (!keep) heap_index_insert(h, fb);
+        if (rove) h->rover = fb; /* NEXT: the rest keeps the rover, as in heap_index_replace */
         uintptr_t c = b + have - size;
         mark_used(h, c, size, size - HDR - n, true);
         return c;
@@ -356,6 +357,7 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
     *h = (carve_heap){
         .key = ((uint64_t)base * 0xD6E8FEB86659FD93ull) ^ 0xC2B2AE3D27D4EB4Full,
         .fit = c.fit, .order = c.order, .coalesce = !c.no_coalesce,
+        .tree = c.fit <= CARVE_FIT_WORST && c.order == CARVE_ORDER_ADDRESS,
         .align = c.align, .align_log2 = carve_log2_floor(c.align),
         .min_block = carve_align_up(4 * HDR, c.align),
         .grow = c.grow, .grow_ctx = c.grow_ctx, .grow_min = c.grow_min, .split_high = c.split_high_below,

@@ -109,6 +109,8 @@ static size_t check_index(const carve_heap *h, const walk_sums *sum)
 {
     size_t bad = 0, count = 0, free_blocks = sum->free_blocks;
     bool saw_rover = false;
+    if (is_tree_index(h)) return heap_tree_check(h, free_blocks); /* heap_tree.c */
+    bad += h->troot[0] != NULL || h->troot[1] != NULL || h->troot[2] != NULL;
     if (h->fit <= CARVE_FIT_WORST) {
         const fblock *last = NULL;
         bad += check_list(h, h->head, -1, free_blocks, &count, &last, &saw_rover);

@@ -5,7 +5,9 @@
  * cfg->order:
  *   LIFO       a freed block goes to the front           insert O(1)
  *   FIFO       a freed block goes to the back            insert O(1)
- *   ADDRESS    ascending block address                   insert O(n)
+ *   ADDRESS    ascending block address                   insert O(n) (only when the heap's
+ *              tree flag is clear: normally heap_tree.c's treaps index ADDRESS order instead,
+ *              with the same decisions; the tests keep this list as their reference)
  *   SIZE_ASC   ascending size, ties by ascending address insert O(n)
  *   SIZE_DESC  descending size, ties by ascending address insert O(n)
  * and search it, in list order, for:

@@ -97,6 +97,9 @@ struct carve_heap {
     carve_fit fit;
     carve_order order;
     bool coalesce;
+    bool tree;              /* FIRST/NEXT/BEST/WORST in ADDRESS order: the free blocks are in
+                               treaps (heap_tree.c), not the list; set at init (a white-box test
+                               clears it to run the ADDRESS list as its reference) */
     size_t align, min_block;
     unsigned align_log2;
     carve_grow_fn grow;
@@ -106,6 +109,8 @@ struct carve_heap {
 
     /* FIRST/NEXT/BEST/WORST: one doubly linked list; NEXT's roving pointer. */
     fblock *head, *tail, *rover;
+    /* FIRST/NEXT/BEST/WORST in ADDRESS order: treaps instead (heap_tree.h; tree, above). */
+    struct tnode *troot[3];
     /* SEGREGATED and TLSF: bitmaps of non-empty lists (SEGREGATED: bit c of top_map). */
     uint64_t top_map;
     uint16_t sl_map[TLSF_FL_MAX];
@@ -412,23 +417,38 @@ bool heap_list_insertable(const carve_heap *h, uintptr_t b, size_t size, const f
 fblock *heap_seg_find(carve_heap *h, size_t size);
 void heap_list_replace(carve_heap *h, fblock *b, fblock *rest); /* a LIFO/FIFO/ADDRESS list */
 
+/* FIRST/NEXT/BEST/WORST in ADDRESS order keep treaps instead of the list (heap_tree.c): the same
+ * calls, each O(log free blocks) expected. */
+CARVE_INLINE bool is_tree_index(const carve_heap *h) { return h->tree; }
+void heap_tree_insert(carve_heap *h, fblock *b);
+void heap_tree_remove(carve_heap *h, fblock *b);
+void heap_tree_replace(carve_heap *h, fblock *b, fblock *rest);
+fblock *heap_tree_find(carve_heap *h, size_t size);
+bool heap_tree_removable(const carve_heap *h, const fblock *b);
+bool heap_tree_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1, const fblock *skip2);
+size_t heap_tree_check(const carve_heap *h, size_t free_blocks); /* in heap_tree.c, for heap_check.c */
+
 /* b's header is already written as free. */
 CARVE_INLINE void heap_index_insert(carve_heap *h, fblock *b)
 {
-    if (is_list_policy(h)) heap_list_insert(h, b);
+    if (is_tree_index(h)) heap_tree_insert(h, b);
+    else if (is_list_policy(h)) heap_list_insert(h, b);
     else class_link(h, b, class_of(h, w_size(b->head)));
 }
 
 CARVE_INLINE void heap_index_remove(carve_heap *h, fblock *b)
 {
-    if (is_list_policy(h)) heap_list_remove(h, b);
+    if (is_tree_index(h)) heap_tree_remove(h, b);
+    else if (is_list_policy(h)) heap_list_remove(h, b);
     else class_unlink(h, b, class_of(h, w_size(b->head)));
 }
 
-/* Can b, a sound free block in the index, be taken out of it (safe unlinking)? A class list's
- * head is looked up only when b has no predecessor. */
+/* Can b, a sound free block in the index, be taken out of it (safe unlinking; a tree: the paths
+ * the removal changes are sound)? A class list's head is looked up only when b has no
+ * predecessor. */
 CARVE_INLINE bool heap_index_removable(const carve_heap *h, const fblock *b)
 {
+    if (is_tree_index(h)) return heap_tree_removable(h, b);
     if (is_list_policy(h)) return links_sound(h, b, &h->head, &h->tail);
     const fblock *p = b->prev, *n = b->next;
     if (p == NULL ? *class_of(h, w_size(b->head)).head != b : !(link_sound(h, p) && p->next == b)) return false;
@@ -452,21 +472,28 @@ CARVE_INLINE bool heads_trusted(const carve_heap *h)
 CARVE_INLINE bool heap_index_insertable(const carve_heap *h, uintptr_t b, size_t size, const fblock *skip1,
                                         const fblock *skip2)
 {
+    if (is_tree_index(h)) return heap_tree_insertable(h, b, size, skip1, skip2); /* the paths it changes */
     if (is_list_policy(h)) return heap_list_insertable(h, b, size, skip1, skip2);
     if (heads_trusted(h)) return true;
     const fblock *head = *class_of(h, size).head;
     return head == skip1 || head == skip2 || head_sound(h, head);
 }
-/* Does a free block that changes size (same address) keep its place in the index? */
+/* Does a free block that changes size (same address) keep its place in the index without being
+ * told? (A tree is told: its node holds the block's size, or is keyed by it.) */
 CARVE_INLINE bool heap_index_keeps_place(const carve_heap *h)
 {
-    return is_list_policy(h) && h->order != CARVE_ORDER_SIZE_ASC && h->order != CARVE_ORDER_SIZE_DESC;
+    return is_list_policy(h) && !is_tree_index(h) && h->order != CARVE_ORDER_SIZE_ASC &&
+           h->order != CARVE_ORDER_SIZE_DESC;
 }
 
 /* b (in the index) shrank to rest, a free block at a higher address inside it: rest takes b's
  * place where the order allows, or is re-filed. */
 CARVE_INLINE void heap_index_replace(carve_heap *h, fblock *b, fblock *rest)
 {
+    if (is_tree_index(h)) {
+        heap_tree_replace(h, b, rest);
+        return;
+    }
     if (heap_index_keeps_place(h)) {
         heap_list_replace(h, b, rest);
         return;
@@ -483,6 +510,7 @@ CARVE_INLINE fblock *heap_index_find(carve_heap *h, size_t size)
 {
     if (h->fit == CARVE_FIT_TLSF) return tlsf_find(h, size);
     if (h->fit == CARVE_FIT_SEGREGATED) return heap_seg_find(h, size);
+    if (is_tree_index(h)) return heap_tree_find(h, size);
     return heap_list_find(h, size);
 }
 

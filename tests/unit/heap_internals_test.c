@@ -6,7 +6,7 @@
  * - TLSF's bound after growth: a heap grown from its smallest size by exact amounts keeps a
  *   thousand free blocks in coarse lists; one alloc then changes the list of at most a few
  *   blocks (nothing is searched or re-filed), also when it moves the table. */
-#include "heap/heap_internal.h"
+#include "heap/heap_tree.h"
 #include "heap_helpers.h"
 
 #include <string.h>
@@ -33,6 +33,25 @@ static carve_heap *with_holes(carve_fit fit, carve_order order, void *out[3])
     for (int i = 0; i < 3; i++) ck_assert_int_eq(carve_heap_free(h, out[i]), CARVE_OK);
     ck_assert_uint_eq(carve_heap_check(h), 0);
     return h;
+}
+
+/* FIRST/NEXT/BEST/WORST in ADDRESS order keep treaps (heap_tree.c); the white-box tests of the
+ * address-ordered list move the free blocks onto the list, as a heap without the trees has them. */
+static void as_list(carve_heap *h)
+{
+    if (!h->tree) return;
+    fblock *blocks[64];
+    size_t n = 0;
+    for (const region *r = h->regions; r != NULL; r = r->next)
+        for (uintptr_t b = r->first; b < r->end; b += b_size(b))
+            if (!b_used(b)) {
+                ck_assert_uint_lt(n, 64);
+                blocks[n++] = (fblock *)b;
+            }
+    for (size_t i = 0; i < n; i++) heap_index_remove(h, blocks[i]);
+    h->tree = false;
+    for (size_t i = 0; i < n; i++) heap_index_insert(h, blocks[i]);
+    ck_assert_uint_eq(carve_heap_check(h), 0);
 }
 
 #define BROKEN(h, break_it, repair)                                                              \
@@ -115,6 +134,7 @@ START_TEST(check_catches_list_order)
     for (int i = 0; i < 3; i++) {
         void *p[3];
         carve_heap *h = with_holes(CARVE_FIT_FIRST, orders[i], p);
+        as_list(h);
         fblock *a = fb_of(p[0]), *c = fb_of(p[1]), *e = fb_of(p[2]);
         /* put the three back as LIFO inserts would: e, c, a (or a, c, e for SIZE_DESC) */
         carve_order saved = h->order;
@@ -133,6 +153,65 @@ START_TEST(check_catches_list_order)
     void *p[3];
     carve_heap *h = with_holes(CARVE_FIT_NEXT, CARVE_ORDER_ADDRESS, p);
     BROKEN(h, h->rover = (fblock *)((uintptr_t)p[0] + 200), h->rover = NULL);
+    as_list(h);
+    BROKEN(h, h->rover = (fblock *)((uintptr_t)p[0] + 200), h->rover = NULL);
+}
+END_TEST
+
+/* Rotations keep a tree's key order and break its heap order (and, in TREE_ADDR, the maxima of
+ * the two nodes): rotate_right then rotate_left at the same link restores the tree. */
+static void rotate_right(tnode **link)
+{
+    tnode *n = *link, *l = n->left;
+    n->left = l->right;
+    l->right = n;
+    *link = l;
+}
+static void rotate_left(tnode **link)
+{
+    tnode *n = *link, *r = n->right;
+    n->right = r->left;
+    r->left = n;
+    *link = r;
+}
+static void swap_children(tnode *n)
+{
+    tnode *t = n->left;
+    n->left = n->right;
+    n->right = t;
+}
+
+START_TEST(check_catches_tree_damage)
+{
+    for (int fit = CARVE_FIT_FIRST; fit <= CARVE_FIT_WORST; fit++) {
+        void *p[3];
+        carve_heap *h = with_holes((carve_fit)fit, CARVE_ORDER_ADDRESS, p);
+        ck_assert(h->tree);
+        unsigned k = fit == CARVE_FIT_BEST ? TREE_SIZE : TREE_ADDR;
+        tnode **root = &h->troot[k], *r = *root;
+        ck_assert_ptr_nonnull(r);
+        ck_assert(r->left != NULL || r->right != NULL); /* four free blocks */
+        /* key order */
+        BROKEN(h, swap_children(r), swap_children(r));
+        /* heap order: the root's child above it */
+        if (r->left != NULL) BROKEN(h, rotate_right(root), rotate_left(root));
+        else BROKEN(h, rotate_left(root), rotate_right(root));
+        /* a node in two places, a root that is not a free block, blocks on the list as well */
+        tnode *l = r->left, *rr = r->right;
+        if (l != NULL) BROKEN(h, r->right = l, r->right = rr);
+        if (rr != NULL) BROKEN(h, r->left = rr, r->left = l);
+        BROKEN(h, *root = (tnode *)(buf + 64), *root = r);
+        BROKEN(h, h->head = (fblock *)r, h->head = NULL);
+        if (k == TREE_ADDR) {
+            /* a stored priority below a child's; a subtree maximum off by one unit */
+            uint64_t mp = r->mp;
+            BROKEN(h, r->mp &= TREE_MAX_MASK, r->mp = mp);
+            BROKEN(h, r->mp += 16, r->mp -= 16);
+            tnode *leaf = r;
+            while (leaf->left != NULL || leaf->right != NULL) leaf = leaf->left != NULL ? leaf->left : leaf->right;
+            BROKEN(h, leaf->mp -= 16, leaf->mp += 16);
+        }
+    }
 }
 END_TEST
 
@@ -295,6 +374,7 @@ static Suite *suite(void)
     tcase_add_test(tc, check_catches_two_free_neighbours);
     tcase_add_test(tc, check_catches_index_errors);
     tcase_add_test(tc, check_catches_list_order);
+    tcase_add_test(tc, check_catches_tree_damage);
     tcase_add_test(tc, check_catches_wrong_lists_and_bitmaps);
     suite_add_tcase(s, tc);
     tc = tcase_create("tlsf_bound");

@@ -369,9 +369,12 @@ START_TEST(timeout_rows_say_where_and_why)
         ck_assert_msg(strstr(buf, want) != NULL, "format %d: %s", (int)f, buf);
         free(buf);
     }
-    /* the real list policies carry their cost; the O(1) ones do not */
-    const lab_adapter *first = lab_find_adapter("first"), *tlsf = lab_find_adapter("tlsf");
-    if (first != NULL) ck_assert_ptr_nonnull(first->cost);
+    /* the real list policies carry their cost; the indexed ones (ADDRESS order: treaps) and the
+     * O(1) ones do not */
+    const lab_adapter *lifo = lab_find_adapter("first:lifo"), *first = lab_find_adapter("first"),
+                      *tlsf = lab_find_adapter("tlsf");
+    if (lifo != NULL) ck_assert_ptr_nonnull(lifo->cost);
+    if (first != NULL) ck_assert_ptr_null(first->cost);
     if (tlsf != NULL) ck_assert_ptr_null(tlsf->cost);
     /* and a replay stopped by its budget reports it: a budget of 1 ns ends at the first check */
     char text[65536] = "0\n0\n0\n1\n";

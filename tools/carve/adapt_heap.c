@@ -2,8 +2,10 @@
  * tools/carve/adapt_heap.c: the region heap's six policies (first next best worst segregated
  * tlsf). The heap starts with the smallest first region it accepts and grows through the lab's
  * arena, whose successive chunks are adjacent, so the heap extends its region as with sbrk. Its
- * footprint is everything it took from the arena (control data and headers included). The list
- * policies keep their free list in address order.
+ * footprint is everything it took from the arena (control data and headers included). The
+ * default first, next, best and worst keep their free blocks in address order, which the heap
+ * indexes with treaps (src/heap/heap_tree.c: O(log free blocks) per operation, the list's
+ * decisions); the other orders (first:lifo, best:size+, ...) are lists.
  */
 #include "carve/heap.h"
 #include "lab.h"
@@ -44,9 +46,9 @@ static bool heap_stats(void *a, carve_stats *out)
     return true;
 }
 
-/* The list policies search one list of every free block, and keep an ordered one in order by
- * walking it (heap_index.c): on a recording with thousands of free blocks, that is most of the
- * time. */
+/* The list policies in an order other than ADDRESS search one list of every free block, and
+ * keep a sorted one in order by walking it (heap_index.c): on a recording with thousands of free
+ * blocks, that is most of the time. (ADDRESS order is indexed by treaps: no note.) */
 static const char list_cost[] = "searches a list of every free block: O(free blocks) per operation";
 
 #define HEAP_ADAPTER_ORDER(ID, NAME, FIT, ORDER, ABOUT)                                            \
@@ -55,14 +57,14 @@ static const char list_cost[] = "searches a list of every free block: O(free blo
         .name = NAME, .about = ABOUT, .align = 16, .create = create_##ID,                         \
         .alloc = heap_alloc, .realloc = heap_realloc, .free = heap_free, .usable = heap_usable,   \
         .walk = heap_walk, .stats = heap_stats, .check = heap_check, .destroy = heap_destroy,     \
-        .cost = FIT <= CARVE_FIT_WORST ? list_cost : NULL,                                        \
+        .cost = FIT <= CARVE_FIT_WORST && ORDER != CARVE_ORDER_ADDRESS ? list_cost : NULL,        \
     };
 #define HEAP_ADAPTER(NAME, FIT, ABOUT) HEAP_ADAPTER_ORDER(NAME, #NAME, FIT, CARVE_ORDER_ADDRESS, ABOUT)
 
-HEAP_ADAPTER(first, CARVE_FIT_FIRST, "region heap, first fit (address-ordered list)")
-HEAP_ADAPTER(next, CARVE_FIT_NEXT, "region heap, next fit (address-ordered list)")
-HEAP_ADAPTER(best, CARVE_FIT_BEST, "region heap, best fit (address-ordered list)")
-HEAP_ADAPTER(worst, CARVE_FIT_WORST, "region heap, worst fit (address-ordered list)")
+HEAP_ADAPTER(first, CARVE_FIT_FIRST, "region heap, first fit (address order, treap index)")
+HEAP_ADAPTER(next, CARVE_FIT_NEXT, "region heap, next fit (address order, treap index)")
+HEAP_ADAPTER(best, CARVE_FIT_BEST, "region heap, best fit (address order, treap index)")
+HEAP_ADAPTER(worst, CARVE_FIT_WORST, "region heap, worst fit (address order, treap index)")
 HEAP_ADAPTER(segregated, CARVE_FIT_SEGREGATED, "region heap, segregated free lists")
 HEAP_ADAPTER(tlsf, CARVE_FIT_TLSF, "region heap, two-level segregated fit")
 

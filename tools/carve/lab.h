@@ -68,7 +68,8 @@ typedef struct lab_adapter {
     size_t (*footprint)(void *a);   /* bytes taken now; NULL: the arena's granted bytes  */
     void (*destroy)(void *a);
     /* NULL, or why a replay may be slow, said when it runs over its time budget (the list
-     * policies: "searches a list of every free block: O(free blocks) per operation"). */
+     * policies in a non-ADDRESS order: "searches a list of every free block: O(free blocks)
+     * per operation"). */
     const char *cost;
 } lab_adapter;
 
