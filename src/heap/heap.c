@@ -541,7 +541,7 @@ CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
     if (CARVE_UNLIKELY(*word_at(b + have - HDR) != (w & ~F_PREV_FREE) || fb->prev != NULL ||
                        (next != NULL && !(tlsf_link_ok(h, next) && next->prev == fb))))
         return NULL;
-    bool pf = (w & F_PREV_FREE) != 0;
+    uint64_t pf = w & F_PREV_FREE;
     if (rest < h->min_block) { /* the whole block */
         h->lists[i] = next;
         if (next != NULL) next->prev = NULL;
@@ -550,14 +550,14 @@ CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
         set_prev_free(b + have, false);
         h->free_blocks--;
         h->free_bytes -= have;
-        *word_at(b) = make_word(h, b, have, true, have - HDR - n, pf);
+        *word_at(b) = word_of(h, b, have, F_USED, have - HDR - n) | pf;
         return (void *)(b + HDR);
     }
     unsigned ri = tlsf_index(h->align_log2, rest);
     if (CARVE_UNLIKELY(ri >= fine)) return NULL;
     count_alloc(h, n);
     fblock *r = (fblock *)(b + need);
-    uint64_t rw = make_word(h, (uintptr_t)r, rest, false, 0, false);
+    uint64_t rw = word_of(h, (uintptr_t)r, rest, 0, 0);
     r->head = rw;
     *word_at(b + have - HDR) = rw;
     if (ri == i) { /* the remainder stays in fb's list, in its place */
@@ -572,7 +572,7 @@ CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
         tlsf_link_at(h, r, ri);
     }
     h->free_bytes -= need;
-    *word_at(b) = make_word(h, b, need, true, need - HDR - n, pf);
+    *word_at(b) = word_of(h, b, need, F_USED, need - HDR - n) | pf;
     return (void *)(b + HDR);
 }
 
@@ -658,9 +658,9 @@ CARVE_HOT bool tlsf_free(carve_heap *h, void *p)
     if (nb != NULL) tlsf_unlink_at(h, nb, ni);
     if (pb != NULL) {
         tlsf_unlink_at(h, pb, pi);
-        *word_at(b) = make_word(h, b, u.size, false, 0, true); /* left behind: reads as freed */
+        *word_at(b) = word_of(h, b, u.size, 0, 0) | F_PREV_FREE; /* left behind: reads as freed */
     }
-    uint64_t mw = make_word(h, start, total, false, 0, false);
+    uint64_t mw = word_of(h, start, total, 0, 0);
     *word_at(start + total - HDR) = mw;
     *word_at(start) = mw | pf;
     if (nb == NULL) *word_at(next) = u.wn | F_PREV_FREE; /* else the block after nb has it already */
@@ -688,7 +688,7 @@ CARVE_HOT void *tlsf_realloc(carve_heap *h, void *p, size_t n)
     if (!block_size_for(h, n, &need) || !tlsf_locate(h, p, &u)) return NULL;
     uintptr_t b = u.b, next = b + u.size;
     size_t have = u.size, old_n = usable_of(u.w) - w_slack(u.w), minb = h->min_block;
-    bool pf = (u.w & F_PREV_FREE) != 0;
+    uint64_t pf = u.w & F_PREV_FREE;
     fblock *nb = NULL;
     unsigned ni = 0;
     size_t span = have;
@@ -708,7 +708,7 @@ CARVE_HOT void *tlsf_realloc(carve_heap *h, void *p, size_t n)
             span = have;
         }
         count_resize(h, old_n, n);
-        *word_at(b) = make_word(h, b, span, true, span - HDR - n, pf);
+        *word_at(b) = word_of(h, b, span, F_USED, span - HDR - n) | pf;
         return p;
     }
     /* a tail [b + need, b + span) stays free: it replaces nb in nb's list when that is its list,
@@ -719,7 +719,7 @@ CARVE_HOT void *tlsf_realloc(carve_heap *h, void *p, size_t n)
     if (nb != NULL && CARVE_UNLIKELY(!tlsf_unlinkable_at(h, nb, w_size(u.wn), &ni))) return NULL;
     count_resize(h, old_n, n);
     fblock *r = (fblock *)(b + need);
-    uint64_t rw = make_word(h, (uintptr_t)r, rest, false, 0, false);
+    uint64_t rw = word_of(h, (uintptr_t)r, rest, 0, 0);
     if (nb != NULL) {
         /* nb's list, when nb is not its head, is not known; in place only when it is */
         if (nb->prev == NULL && ni == ri) {
@@ -737,7 +737,7 @@ CARVE_HOT void *tlsf_realloc(carve_heap *h, void *p, size_t n)
     }
     r->head = rw;
     *word_at(b + span - HDR) = rw;
-    *word_at(b) = make_word(h, b, need, true, need - HDR - n, pf);
+    *word_at(b) = word_of(h, b, need, F_USED, need - HDR - n) | pf;
     return p;
 }
 

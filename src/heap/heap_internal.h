@@ -135,10 +135,13 @@ struct carve_heap {
  * (without PREV_FREE and the check) are mixed by xor; the top bits of the product depend on
  * every bit below them, so a change anywhere in the input changes the check with probability
  * about 1 - 2^-12. */
+CARVE_INLINE uint64_t hdr_mix_clean(const carve_heap *h, uintptr_t b, uint64_t w) /* w: no PREV_FREE, no check */
+{
+    return (w ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35))) * 0xBF58476D1CE4E5B9ull;
+}
 CARVE_INLINE uint64_t hdr_mix(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    uint64_t x = (w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35));
-    return x * 0xBF58476D1CE4E5B9ull;
+    return hdr_mix_clean(h, b, w & ~(F_PREV_FREE | CHECK_MASK));
 }
 CARVE_INLINE uint64_t hdr_check(const carve_heap *h, uintptr_t b, uint64_t w)
 {
@@ -161,13 +164,18 @@ CARVE_INLINE size_t b_size(uintptr_t b) { return w_size(*word_at(b)); }
 CARVE_INLINE bool b_used(uintptr_t b) { return w_used(*word_at(b)); }
 CARVE_INLINE bool b_prev_free(uintptr_t b) { return (*word_at(b) & F_PREV_FREE) != 0; }
 
+/* The header word of a block with these fields and PREV_FREE clear, check included. */
+CARVE_INLINE uint64_t word_of(const carve_heap *h, uintptr_t b, size_t size, uint64_t used, size_t slack)
+{
+    CARVE_ASSERT(slack <= SLACK_MAX && size < MAX_BLOCK && "splitting keeps slack and size in their fields");
+    uint64_t w = (uint64_t)size | used | ((uint64_t)slack << SLACK_SHIFT);
+    return w | (hdr_mix_clean(h, b, w) & CHECK_MASK);
+}
 /* The header word of a block with these fields, check included. */
 CARVE_INLINE uint64_t make_word(const carve_heap *h, uintptr_t b, size_t size, bool used, size_t slack,
                                 bool prev_free)
 {
-    CARVE_ASSERT(slack <= SLACK_MAX && size < MAX_BLOCK && "splitting keeps slack and size in their fields");
-    uint64_t w = (uint64_t)size | (used ? F_USED : 0) | ((uint64_t)slack << SLACK_SHIFT);
-    return w | hdr_check(h, b, w) | (prev_free ? F_PREV_FREE : 0);
+    return word_of(h, b, size, used ? F_USED : 0, slack) | (prev_free ? F_PREV_FREE : 0);
 }
 CARVE_INLINE void set_prev_free(uintptr_t b, bool prev_free)
 {
