@@ -654,16 +654,20 @@ CARVE_HOT bool tlsf_free(carve_heap *h, void *p)
     h->frees++;
     h->requested -= usable_of(u.w) - w_slack(u.w);
     h->free_bytes += u.size;
-    h->free_blocks += 1 - (nb != NULL) - (pb != NULL);
-    if (nb != NULL) tlsf_unlink_at(h, nb, ni);
+    uint64_t mw = word_of(h, start, total, 0, 0);
+    if (nb != NULL) {
+        tlsf_unlink_at(h, nb, ni);
+    } else {
+        *word_at(next) = u.wn | F_PREV_FREE; /* else the block after nb has it already */
+        h->free_blocks++;
+    }
     if (pb != NULL) {
         tlsf_unlink_at(h, pb, pi);
         *word_at(b) = word_of(h, b, u.size, 0, 0) | F_PREV_FREE; /* left behind: reads as freed */
+        h->free_blocks--;
     }
-    uint64_t mw = word_of(h, start, total, 0, 0);
     *word_at(start + total - HDR) = mw;
     *word_at(start) = mw | pf;
-    if (nb == NULL) *word_at(next) = u.wn | F_PREV_FREE; /* else the block after nb has it already */
     tlsf_link_at(h, (fblock *)start, mi);
     return true;
 }
