@@ -953,15 +953,21 @@ static CARVE_NOINLINE carve_status free_slow(carve_heap *h, uintptr_t b)
     return CARVE_OK;
 }
 
+/* Free p through locate and the policy's index: any policy, and what TLSF's fast free left. */
+static CARVE_NOINLINE carve_status free_generic(carve_heap *h, void *p)
+{
+    uintptr_t b = 0;
+    carve_status st = locate(h, p, &b);
+    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
+    return free_slow(h, b);
+}
+
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
 {
     if (p == NULL) return CARVE_OK;
     if (h == NULL) return CARVE_EINVAL;
     if (CARVE_LIKELY(h->tlsf_fast) && CARVE_LIKELY(tlsf_free(h, p))) return CARVE_OK;
-    uintptr_t b = 0;
-    carve_status st = locate(h, p, &b);
-    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
-    return free_slow(h, b);
+    return free_generic(h, p);
 }
 
 /* ---- realloc ------------------------------------------------------------------------------ */
