@@ -1097,14 +1097,10 @@ static void *slide_down(carve_heap *h, uintptr_t b, void *p, size_t need, size_t
     return (void *)(pb + HDR);
 }
 
-CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
+/* Realloc p through locate and the policy's index: any policy, and what TLSF's fast realloc
+ * left (growing through the callback, sliding down, moving, or saying what is wrong). */
+static CARVE_NOINLINE void *realloc_generic(carve_heap *h, void *p, size_t size)
 {
-    if (p == NULL) return carve_heap_alloc(h, size);
-    if (h == NULL) return NULL;
-    if (CARVE_LIKELY(h->tlsf_fast)) {
-        void *q = tlsf_realloc(h, p, size);
-        if (CARVE_LIKELY(q != NULL)) return q;
-    }
     size_t need;
     uintptr_t b = 0;
     if (!block_size_for(h, size, &need) || locate(h, p, &b) != CARVE_OK) goto fail;
@@ -1146,4 +1142,15 @@ CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
 fail:
     h->failed++;
     return NULL;
+}
+
+CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
+{
+    if (p == NULL) return carve_heap_alloc(h, size);
+    if (h == NULL) return NULL;
+    if (CARVE_LIKELY(h->tlsf_fast)) {
+        void *q = tlsf_realloc(h, p, size);
+        if (CARVE_LIKELY(q != NULL)) return q;
+    }
+    return realloc_generic(h, p, size);
 }
