@@ -28,7 +28,7 @@
  * whole repetition earlier). Printed: the median over repetitions of each repetition's p50,
  * p99, p99.9 (all traces pooled) and runs-of-16 p99.9 per op, with the lowest and highest.
  *
- * Usage: heap_bench [--runs N] [--sweep] [--only NAME [--grow]] TRACE...
+ * Usage: heap_bench [--runs N] [--sweep] [--only NAME [--grow] [--time]] TRACE...
  *   --sweep  also try every policy x order x alignment (8, 16) x variant (plain, no_coalesce,
  *            split_high_below 64 or 256, each with grow_min 0 or 4096) for utilisation and print
  *            the best configuration per trace.
@@ -36,6 +36,8 @@
  *            fixed arena (with --grow: growing from the smallest heap), nothing else: for
  *            instruction counts, e.g.
  *            valgrind --tool=callgrind --toggle-collect=replay_heap heap_bench --only tlsf ...
+ *            With --time: the --runs replays per trace of the table instead, and the mean of the
+ *            per-trace medians (for quick comparisons of builds, alternated in one script).
  */
 #include "carve/heap.h"
 #include "measure.h"
@@ -535,8 +537,16 @@ static double sweep(const trace *t, arena *a, void **ptr, size_t peak, char *bes
     return top;
 }
 
-/* One replay per trace of one configuration; prints the operation count. */
-static int run_only(const char *name, char **paths, size_t ntraces, arena *a, bool grow)
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+/* One replay per trace of one configuration; prints the operation count. With runs > 0
+ * (--time), instead times runs replays per trace as the table does and prints the mean over
+ * the traces of each trace's median ns/op. */
+static int run_only(const char *name, char **paths, size_t ntraces, arena *a, bool grow, int runs)
 {
     const config *c = standard_named(name);
     if (c == NULL) {
@@ -544,6 +554,7 @@ static int run_only(const char *name, char **paths, size_t ntraces, arena *a, bo
         return 2;
     }
     size_t ops = 0;
+    double sum_ns = 0;
     for (size_t i = 0; i < ntraces; i++) {
         trace t;
         char err[512];
@@ -552,20 +563,25 @@ static int run_only(const char *name, char **paths, size_t ntraces, arena *a, bo
             return 1;
         }
         void **ptr = calloc(t.nids, sizeof *ptr);
-        carve_heap *h = grow ? arena_heap(a, &c->cfg) : fixed_heap(&c->cfg);
-        if (replay_heap(h, &t, ptr) != 0) return 1;
+        if (runs > 0) {
+            timing tm = time_heap(c, &t, a, ptr, runs, grow);
+            if (tm.failed) return 1;
+            sum_ns += tm.ns;
+            fprintf(stderr, "%s %.2f\n", base_name(t.path), tm.ns);
+        } else {
+            carve_heap *h = grow ? arena_heap(a, &c->cfg) : fixed_heap(&c->cfg);
+            if (replay_heap(h, &t, ptr) != 0) return 1;
+        }
         ops += t.nops;
         free(ptr);
         trace_free(&t);
     }
-    printf("%s: %zu trace operations replayed (%s)\n", name, ops, grow ? "growing" : "fixed arena");
+    if (runs > 0)
+        printf("%s: %.2f ns/op (mean over %zu traces of the median of %d replays; %s)\n", name,
+               sum_ns / (double)ntraces, ntraces, runs, grow ? "growing" : "fixed arena");
+    else
+        printf("%s: %zu trace operations replayed (%s)\n", name, ops, grow ? "growing" : "fixed arena");
     return 0;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? s + 1 : path;
 }
 
 int main(int argc, char **argv)
@@ -577,15 +593,16 @@ int main(int argc, char **argv)
         return libc_util_child(atoi(argv[2]), strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), peak, out_fd);
     }
     int runs = 5, do_sweep = 0, first = 1;
-    bool grow = false;
+    bool grow = false, timed = false;
     const char *only = NULL;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--runs") == 0 && first + 1 < argc) runs = atoi(argv[++first]);
         else if (strcmp(argv[first], "--sweep") == 0) do_sweep = 1;
         else if (strcmp(argv[first], "--only") == 0 && first + 1 < argc) only = argv[++first];
         else if (strcmp(argv[first], "--grow") == 0) grow = true;
+        else if (strcmp(argv[first], "--time") == 0) timed = true;
         else {
-            fprintf(stderr, "usage: heap_bench [--runs N] [--sweep] [--only NAME [--grow]] TRACE...\n");
+            fprintf(stderr, "usage: heap_bench [--runs N] [--sweep] [--only NAME [--grow] [--time]] TRACE...\n");
             return 2;
         }
     }
@@ -599,7 +616,7 @@ int main(int argc, char **argv)
     a.base = malloc(arena_bytes);
     a.end = a.base + arena_bytes;
     if (a.base == NULL || !fixed_arena_init()) return 1;
-    if (only != NULL) return run_only(only, argv + first, ntraces, &a, grow);
+    if (only != NULL) return run_only(only, argv + first, ntraces, &a, grow, timed ? runs : 0);
     double sum_util[NSTD] = {0}, sum_ns[NSTD] = {0}, sum_libc = 0, sum_libc_util = 0, sum_best = 0, sum_sweep = 0;
     double sum_grow = 0;
     const config *tlsf_std = standard_named("tlsf");

@@ -54,6 +54,14 @@ const region *heap_region_walk(const carve_heap *h, uintptr_t a)
     return NULL;
 }
 
+/* r is the region last grown: its bounds are copied into the struct for the O(1) checks. */
+static void set_last(carve_heap *h, region *r)
+{
+    h->last = r;
+    h->last_first = r->first;
+    h->last_end = r->end;
+}
+
 static void link_region(carve_heap *h, region *r)
 {
     region **at = &h->regions;
@@ -190,6 +198,7 @@ CARVE_COLD void heap_tlsf_grow_table(carve_heap *h)
     for (unsigned i = h->rows * TLSF_SL; i < rows * TLSF_SL; i++) table[i] = NULL;
     for (unsigned fl = h->rows; fl < rows; fl++)
         if (h->sl_map[fl] == 0) h->coarse_rows &= ~((uint64_t)1 << fl);
+    tlsf_set_fine_idx(h);
     h->lists = table;
     h->rows = rows;
     h->rows_wanted = 0;
@@ -253,7 +262,7 @@ static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
         if (end <= ext->end || (tail == NULL && end - start < h->min_block)) {
             ext->mem_end = mem_end; /* too little for a block yet: kept for the next extension */
             h->capacity += bytes;
-            h->last = ext;
+            set_last(h, ext);
             return CARVE_OK;
         }
     } else {
@@ -284,7 +293,7 @@ static carve_status add_memory(carve_heap *h, uintptr_t mem, size_t bytes)
     h->block_bytes += end - r->end;
     r->mem_end = mem_end;
     r->end = end;
-    h->last = r;
+    set_last(h, r);
     h->capacity += bytes;
     *word_at(end) = make_word(h, end, 0, true, 0, true);
     add_free_block(h, start, end - start, prev_free);
@@ -329,17 +338,6 @@ static fblock *find_or_grow(carve_heap *h, size_t size)
     }
 }
 
-/* Nothing fits size: grow until something does (at most two calls of the grow callback, as
- * find_or_grow). True if a search may now succeed. */
-static CARVE_NOINLINE bool grow_until_fits(carve_heap *h, size_t size)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!grow_for(h, size, attempt)) return false;
-        if (heap_index_find(h, size) != NULL) return true;
-    }
-    return false;
-}
-
 /* ---- init --------------------------------------------------------------------------------- */
 
 CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_config *cfg)
@@ -371,6 +369,8 @@ CARVE_API carve_heap *carve_heap_init(void *mem, size_t bytes, const carve_heap_
         control += TLSF_FL_MAX * sizeof(fblock *);
         h->rows = heap_tlsf_rows(h->align_log2, bytes < MAX_BLOCK ? bytes : MAX_BLOCK - 1);
         h->coarse_rows = ~(uint64_t)0 << h->rows;
+        tlsf_set_fine_idx(h);
+        h->tlsf_fast = h->coalesce && h->split_high == 0;
         heads = (size_t)h->rows * TLSF_SL;
     }
     h->lists = (fblock **)(base + control);
@@ -398,6 +398,7 @@ CARVE_HOT void count_alloc(carve_heap *h, size_t n)
 /* Any policy, and TLSF when its fast path needs the grow callback. */
 static CARVE_NOINLINE void *alloc_slow(carve_heap *h, size_t size)
 {
+    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
     size_t need;
     fblock *fb = NULL, *rover = h->rover;
     if (block_size_for(h, size, &need)) fb = find_or_grow(h, need);
@@ -411,68 +412,347 @@ static CARVE_NOINLINE void *alloc_slow(carve_heap *h, size_t size)
     return (void *)(b + HDR);
 }
 
-/* TLSF's fast path: take need bytes for a request of n from fb, the head of list c as
- * tlsf_search found it (header checked). Checks fb's footer and list successor (safe
- * unlinking; fb is a head, so it has no predecessor), and, when the table lies in the heap, the
- * head the remainder goes in front of; then unlinks fb, splits off the remainder (low end kept)
- * and links it. NULL, with nothing changed, on damage. */
-CARVE_HOT void *tlsf_take(carve_heap *h, fblock *fb, cls c, size_t need, size_t n)
+/* ---- TLSF's fast paths ----------------------------------------------------------------------
+
+ * TLSF's alloc and free (with coalescing, without split_high_below) have their own paths with
+ * the policy known: every header is checked once, everything is checked before anything is
+ * written, each block's list is computed at most once, and lists are named by their flat index
+ * i = fl * 16 + sl (head lists[i], bit i & 15 of sl_map[i >> 4]). They serve the common case:
+ * blocks in the region last grown, lists in fine rows (i < fine_idx), the list table in the
+ * control area or matching its copy. Anything else (an older region, a coarse row, the grow
+ * callback, a table move, damage, a free that needs the full diagnosis) makes them answer "not
+ * here" with nothing changed, and the generic paths serve the call or say what is wrong. */
+
+/* List i (in a fine row) is not empty any more. */
+CARVE_HOT void tlsf_mark(carve_heap *h, unsigned i)
 {
+    h->sl_map[i >> TLSF_SL_LOG2] |= (uint16_t)(1u << (i & (TLSF_SL - 1)));
+    h->top_map |= (uint64_t)1 << (i >> TLSF_SL_LOG2);
+}
+
+/* List i (in a fine row) is empty now. */
+CARVE_HOT void tlsf_clear(carve_heap *h, unsigned i)
+{
+    unsigned fl = i >> TLSF_SL_LOG2;
+    uint16_t bits = h->sl_map[fl] & (uint16_t)~(1u << (i & (TLSF_SL - 1)));
+    h->sl_map[fl] = bits;
+    if (bits == 0) h->top_map &= ~((uint64_t)1 << fl);
+}
+
+/* Link b in front of list i (fine). */
+CARVE_HOT void tlsf_link_at(carve_heap *h, fblock *b, unsigned i)
+{
+    fblock *n = h->lists[i];
+    b->prev = NULL;
+    b->next = n;
+    h->lists[i] = b;
+    if (n != NULL) n->prev = b; /* the list's bits are set already */
+    else tlsf_mark(h, i);
+}
+
+/* Is x, a list neighbour read from a free block, a free block in the region last grown whose
+ * links can be written: where a block can start, with room for a minimum block, its header
+ * passing the check with USED clear? (link_sound for the region last grown.) */
+CARVE_HOT bool tlsf_link_ok(const carve_heap *h, const fblock *x)
+{
+    uintptr_t a = (uintptr_t)x, first = h->last_first;
+    return a - first <= h->last_end - first - h->min_block && ((a + HDR) & (h->align - 1)) == 0 &&
+           hdr_ok(h, a, x->head, F_USED, 0);
+}
+
+/* Can x, a free block of size bytes whose header was checked, be unlinked: its neighbours
+ * sound and pointing back at it (safe unlinking), or, without a predecessor, x the head of its
+ * list (fine), whose index goes to *i? */
+CARVE_HOT bool tlsf_unlinkable_at(const carve_heap *h, const fblock *x, size_t size, unsigned *i)
+{
+    const fblock *p = x->prev, *n = x->next;
+    if (p == NULL) {
+        *i = tlsf_index(h->align_log2, size);
+        if (*i >= h->fine_idx || h->lists[*i] != x) return false;
+    } else if (!(tlsf_link_ok(h, p) && p->next == x)) {
+        return false;
+    }
+    return n == NULL || (tlsf_link_ok(h, n) && n->prev == x);
+}
+
+/* Unlink x (checked by tlsf_unlinkable_at); i is its list if it has no predecessor. */
+CARVE_HOT void tlsf_unlink_at(carve_heap *h, fblock *x, unsigned i)
+{
+    fblock *p = x->prev, *n = x->next;
+    if (n != NULL) n->prev = p;
+    if (p != NULL) {
+        p->next = n;
+        return;
+    }
+    h->lists[i] = n;
+    if (n == NULL) tlsf_clear(h, i);
+}
+
+/* Is b, a list head (so a block in a region, put there by the heap), a sound free block in the
+ * region last grown: its header w passing the check with USED clear, its size within the
+ * region? */
+CARVE_HOT bool tlsf_head_ok(const carve_heap *h, uintptr_t b, uint64_t w)
+{
+    size_t s = w_size(w);
+    return hdr_ok(h, b, w, F_USED, 0) && b - h->last_first < h->last_end - h->last_first && s >= h->min_block &&
+           s <= h->last_end - b;
+}
+
+/* Are the list heads where no overflow reaches them (heads_trusted, inline)? */
+CARVE_HOT bool tlsf_heads_trusted(const carve_heap *h)
+{
+    return CARVE_LIKELY(h->table_block == 0) || ((*word_at(h->table_block) ^ h->table_word) & ~F_PREV_FREE) == 0;
+}
+
+/* TLSF's fast alloc: the head of the request's own list if it fits, else the head of the first
+ * non-empty list from the next one up (every block there fits); its footer and successor are
+ * checked (safe unlinking; a head has no predecessor); the low end is used and the remainder is
+ * filed, in the block's place when its list is the block's. NULL when it cannot serve the
+ * request here (nothing changed). */
+CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
+{
+    size_t need;
+    if (CARVE_UNLIKELY(table_may_grow(h)) || !tlsf_heads_trusted(h) || !block_size_for(h, n, &need)) return NULL;
+    unsigned fine = h->fine_idx, i = tlsf_index(h->align_log2, need);
+    if (CARVE_UNLIKELY(i >= fine)) return NULL;
+    fblock *fb = h->lists[i];
+    uint64_t w = 0;
+    if (fb != NULL) {
+        w = fb->head;
+        if (CARVE_UNLIKELY(!tlsf_head_ok(h, (uintptr_t)fb, w))) return NULL;
+        if (w_size(w) < need) fb = NULL;
+    }
+    if (fb == NULL) {
+        unsigned fl = (i + 1) >> TLSF_SL_LOG2;
+        uint32_t bits = h->sl_map[fl] & (~0u << ((i + 1) & (TLSF_SL - 1)));
+        if (bits == 0) {
+            uint64_t rows = h->top_map & (~(uint64_t)1 << fl);
+            if (rows == 0) return NULL;
+            fl = carve_ctz64(rows);
+            bits = h->sl_map[fl];
+        }
+        i = fl * TLSF_SL + carve_ctz64(bits);
+        if (CARVE_UNLIKELY(i >= fine)) return NULL;
+        fb = h->lists[i];
+        w = fb->head;
+        if (CARVE_UNLIKELY(!tlsf_head_ok(h, (uintptr_t)fb, w))) return NULL;
+    }
     uintptr_t b = (uintptr_t)fb;
-    uint64_t w = fb->head;
     size_t have = w_size(w), rest = have - need;
     fblock *next = fb->next;
     if (CARVE_UNLIKELY(*word_at(b + have - HDR) != (w & ~F_PREV_FREE) || fb->prev != NULL ||
-                       (next != NULL && !(link_sound(h, next) && next->prev == fb))))
+                       (next != NULL && !(tlsf_link_ok(h, next) && next->prev == fb))))
         return NULL;
-    cls rc = c;
-    if (rest >= h->min_block) {
-        rc = class_of(h, rest);
-        const fblock *head = *rc.head;
-        if (!heads_trusted(h) && head != fb && !head_sound(h, head)) return NULL;
-    }
-    *c.head = next; /* fb heads list c */
-    if (next != NULL) {
-        next->prev = NULL;
-    } else {
-        h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
-        if (h->sl_map[c.fl] == 0) {
-            if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
-            h->top_map &= ~((uint64_t)1 << c.fl);
-        }
-    }
-    count_alloc(h, n);
-    if (rest >= h->min_block) {
-        uintptr_t r = b + need;
-        uint64_t rw = make_word(h, r, rest, false, 0, false);
-        *word_at(r) = rw;
-        *word_at(b + have - HDR) = rw;
-        class_link(h, (fblock *)r, class_again(h, rc, rest));
-        h->free_bytes -= need;
-    } else {
-        need = have;
+    uint64_t pf = w & F_PREV_FREE;
+    if (rest < h->min_block) { /* the whole block */
+        h->lists[i] = next;
+        if (next != NULL) next->prev = NULL;
+        else tlsf_clear(h, i);
+        count_alloc(h, n);
         set_prev_free(b + have, false);
         h->free_blocks--;
         h->free_bytes -= have;
+        *word_at(b) = word_of(h, b, have, F_USED, have - HDR - n) | pf;
+        return (void *)(b + HDR);
     }
-    *word_at(b) = make_word(h, b, need, true, need - HDR - n, (w & F_PREV_FREE) != 0);
+    unsigned ri = tlsf_index(h->align_log2, rest);
+    if (CARVE_UNLIKELY(ri >= fine)) return NULL;
+    count_alloc(h, n);
+    fblock *r = (fblock *)(b + need);
+    uint64_t rw = word_of(h, (uintptr_t)r, rest, 0, 0);
+    r->head = rw;
+    *word_at(b + have - HDR) = rw;
+    if (ri == i) { /* the remainder stays in fb's list, in its place */
+        r->prev = NULL;
+        r->next = next;
+        if (next != NULL) next->prev = r;
+        h->lists[i] = r;
+    } else {
+        h->lists[i] = next;
+        if (next != NULL) next->prev = NULL;
+        else tlsf_clear(h, i);
+        tlsf_link_at(h, r, ri);
+    }
+    h->free_bytes -= need;
+    *word_at(b) = word_of(h, b, need, F_USED, need - HDR - n) | pf;
     return (void *)(b + HDR);
+}
+
+/* A used block as tlsf_locate found it: b, its header w (size bytes), the next block's header
+ * wn and, when b's PREV_FREE is set, the free block before it (pb, its header wp); pb 0 if not. */
+typedef struct tlsf_used {
+    uintptr_t b, pb;
+    uint64_t w, wn, wp;
+    size_t size;
+} tlsf_used;
+
+/* The used block with payload p in the region last grown, checked as locate does: its header
+ * (USED, not OWN, size and slack sane), the next header (PREV_FREE clear; if free, its size
+ * within the region), with PREV_FREE the footer before it and the header that footer names.
+ * False when any of that fails or the list table does not match its copy. */
+CARVE_HOT bool tlsf_locate(const carve_heap *h, void *p, tlsf_used *u)
+{
+    uintptr_t b = (uintptr_t)p - HDR, first = h->last_first, end = h->last_end;
+    size_t amask = h->align - 1, minb = h->min_block;
+    if (CARVE_UNLIKELY(b - first >= end - first || ((uintptr_t)p & amask) != 0)) return false;
+    uint64_t w = *word_at(b);
+    size_t size = w_size(w), room = end - b;
+    if (CARVE_UNLIKELY(!hdr_ok(h, b, w, F_USED | F_OWN, F_USED) || size < minb || size > room ||
+                       (size & amask) != 0 || usable_of(w) < w_slack(w) || !tlsf_heads_trusted(h)))
+        return false;
+    uint64_t wn = *word_at(b + size);
+    if (CARVE_UNLIKELY(!hdr_ok(h, b + size, wn, F_PREV_FREE, 0) ||
+                       (!w_used(wn) && (w_size(wn) < minb || w_size(wn) > room - size))))
+        return false;
+    *u = (tlsf_used){b, 0, w, wn, 0, size};
+    if ((w & F_PREV_FREE) == 0) return true;
+    uint64_t fw = *word_at(b - HDR);
+    size_t ps = w_size(fw);
+    if (CARVE_UNLIKELY(ps < minb || ps > b - first)) return false;
+    u->pb = b - ps;
+    u->wp = *word_at(u->pb);
+    return (u->wp & ~F_PREV_FREE) == fw && hdr_ok(h, u->pb, fw, F_USED, 0);
+}
+
+/* The free block r, at or inside free block x of list i, takes x's place in it. */
+CARVE_HOT void tlsf_replace_at(carve_heap *h, fblock *x, fblock *r, unsigned i)
+{
+    fblock *p = x->prev, *n = x->next;
+    r->prev = p;
+    r->next = n;
+    if (n != NULL) n->prev = r;
+    if (p != NULL) p->next = r;
+    else h->lists[i] = r;
+}
+
+/* TLSF's fast free (with coalescing): the used block with payload p (tlsf_locate), then the free
+ * neighbours it merges with (safe unlinking). False, with nothing changed, when anything is not
+ * as expected: the generic path then frees it or says what is wrong. */
+CARVE_HOT bool tlsf_free(carve_heap *h, void *p)
+{
+    tlsf_used u;
+    if (!tlsf_locate(h, p, &u)) return false;
+    uintptr_t b = u.b, next = b + u.size, start = b;
+    size_t total = u.size;
+    uint64_t pf = u.w & F_PREV_FREE;
+    fblock *nb = NULL, *pb = NULL;
+    unsigned ni = 0, pi = 0;
+    if (!w_used(u.wn)) {
+        nb = (fblock *)next;
+        if (CARVE_UNLIKELY(!tlsf_unlinkable_at(h, nb, w_size(u.wn), &ni))) return false;
+        total += w_size(u.wn);
+    }
+    if (u.pb != 0) {
+        pb = (fblock *)u.pb;
+        if (CARVE_UNLIKELY(!tlsf_unlinkable_at(h, pb, w_size(u.wp), &pi))) return false;
+        /* if pb's predecessor is nb, nb's unlink makes pb the head of nb's list */
+        if (pb->prev == nb && nb != NULL) pi = ni;
+        start = u.pb;
+        total += w_size(u.wp);
+        pf = u.wp & F_PREV_FREE;
+    }
+    unsigned mi = tlsf_index(h->align_log2, total);
+    if (CARVE_UNLIKELY(mi >= h->fine_idx)) return false;
+    h->frees++;
+    h->requested -= usable_of(u.w) - w_slack(u.w);
+    h->free_bytes += u.size;
+    uint64_t mw = word_of(h, start, total, 0, 0);
+    if (nb != NULL) {
+        tlsf_unlink_at(h, nb, ni);
+    } else {
+        *word_at(next) = u.wn | F_PREV_FREE; /* else the block after nb has it already */
+        h->free_blocks++;
+    }
+    if (pb != NULL) {
+        tlsf_unlink_at(h, pb, pi);
+        *word_at(b) = word_of(h, b, u.size, 0, 0) | F_PREV_FREE; /* left behind: reads as freed */
+        h->free_blocks--;
+    }
+    *word_at(start + total - HDR) = mw;
+    *word_at(start) = mw | pf;
+    tlsf_link_at(h, (fblock *)start, mi);
+    return true;
+}
+
+/* Count a request that changed from old_n to n bytes in place. */
+CARVE_HOT void count_resize(carve_heap *h, size_t old_n, size_t n)
+{
+    size_t r = h->requested - old_n + n;
+    h->requested = r;
+    h->peak_requested = r > h->peak_requested ? r : h->peak_requested;
+}
+
+/* TLSF's fast realloc in place (with coalescing): the block with payload p (tlsf_locate) keeps
+ * need bytes, giving back a tail of min_block or more (merged with a free block after it), or
+ * grows over the free block after it. NULL, with nothing changed, when it cannot do that here:
+ * the generic path then grows through the callback, slides down, moves, or says what is
+ * wrong. */
+CARVE_HOT void *tlsf_realloc(carve_heap *h, void *p, size_t n)
+{
+    size_t need;
+    tlsf_used u;
+    if (!block_size_for(h, n, &need) || !tlsf_locate(h, p, &u)) return NULL;
+    uintptr_t b = u.b, next = b + u.size;
+    size_t have = u.size, old_n = usable_of(u.w) - w_slack(u.w), minb = h->min_block;
+    uint64_t pf = u.w & F_PREV_FREE;
+    fblock *nb = NULL;
+    unsigned ni = 0;
+    size_t span = have;
+    if (!w_used(u.wn)) {
+        nb = (fblock *)next;
+        span += w_size(u.wn);
+    }
+    if (span < need) return NULL;
+    if (span - need < minb) { /* the whole span: only when growing (else nothing to give back) */
+        if (nb != NULL && need > have) {
+            if (CARVE_UNLIKELY(!tlsf_unlinkable_at(h, nb, w_size(u.wn), &ni))) return NULL;
+            tlsf_unlink_at(h, nb, ni);
+            set_prev_free(b + span, false);
+            h->free_blocks--;
+            h->free_bytes -= span - have;
+        } else {
+            span = have;
+        }
+        count_resize(h, old_n, n);
+        *word_at(b) = word_of(h, b, span, F_USED, span - HDR - n) | pf;
+        return p;
+    }
+    /* a tail [b + need, b + span) stays free: it replaces nb in nb's list when that is its list,
+     * else nb leaves and the tail is linked */
+    size_t rest = span - need;
+    unsigned ri = tlsf_index(h->align_log2, rest);
+    if (CARVE_UNLIKELY(ri >= h->fine_idx)) return NULL;
+    if (nb != NULL && CARVE_UNLIKELY(!tlsf_unlinkable_at(h, nb, w_size(u.wn), &ni))) return NULL;
+    count_resize(h, old_n, n);
+    fblock *r = (fblock *)(b + need);
+    uint64_t rw = word_of(h, (uintptr_t)r, rest, 0, 0);
+    if (nb != NULL) {
+        /* nb's list, when nb is not its head, is not known; in place only when it is */
+        if (nb->prev == NULL && ni == ri) {
+            tlsf_replace_at(h, nb, r, ri);
+        } else {
+            tlsf_unlink_at(h, nb, ni);
+            tlsf_link_at(h, r, ri);
+        }
+        h->free_bytes -= span - have - rest;
+    } else {
+        *word_at(next) = u.wn | F_PREV_FREE;
+        tlsf_link_at(h, r, ri);
+        h->free_blocks++;
+        h->free_bytes += rest;
+    }
+    r->head = rw;
+    *word_at(b + span - HDR) = rw;
+    *word_at(b) = word_of(h, b, need, F_USED, need - HDR - n) | pf;
+    return p;
 }
 
 CARVE_API void *carve_heap_alloc(carve_heap *h, size_t size)
 {
     if (h == NULL) return NULL;
-    if (CARVE_UNLIKELY(table_may_grow(h))) heap_tlsf_grow_table(h);
-    size_t need;
-    if (h->fit == CARVE_FIT_TLSF && h->split_high == 0 && block_size_for(h, size, &need)) {
-        found f = tlsf_search(h, need);
-        if (CARVE_UNLIKELY(f.b == NULL) && grow_until_fits(h, need)) f = tlsf_search(h, need);
-        if (CARVE_LIKELY(f.b != NULL)) {
-            void *p = f.b != FB_DAMAGED ? tlsf_take(h, f.b, f.c, need, size) : NULL;
-            if (CARVE_LIKELY(p != NULL)) return p;
-        }
-        h->failed++;
-        return NULL;
+    if (CARVE_LIKELY(h->tlsf_fast)) {
+        void *p = tlsf_alloc(h, size);
+        if (CARVE_LIKELY(p != NULL)) return p;
     }
     return alloc_slow(h, size);
 }
@@ -666,84 +946,6 @@ CARVE_HOT void release(carve_heap *h, uintptr_t b, const merge *m)
     heap_index_insert(h, (fblock *)m->start);
 }
 
-/* TLSF: can x, a free block in the index whose header was checked, be unlinked: its list
- * neighbours sound and pointing back at it (safe unlinking), or, without a predecessor, x the
- * head of its class's list? The class is computed only in that case, into *c (else c->head is
- * left NULL). */
-CARVE_HOT bool tlsf_unlinkable(const carve_heap *h, const fblock *x, cls *c)
-{
-    const fblock *p = x->prev, *n = x->next;
-    if (p == NULL) {
-        *c = class_of(h, w_size(x->head));
-        if (*c->head != x) return false;
-    } else if (!(link_sound(h, p) && p->next == x)) {
-        return false;
-    }
-    return n == NULL || (link_sound(h, n) && n->prev == x);
-}
-
-/* TLSF: unlink x (checked by tlsf_unlinkable, which gave c when x had no predecessor; an
- * earlier unlink may have made it a head since). */
-CARVE_HOT void tlsf_unlink(carve_heap *h, fblock *x, cls c)
-{
-    fblock *p = x->prev, *n = x->next;
-    if (n != NULL) n->prev = p;
-    if (p != NULL) {
-        p->next = n;
-        return;
-    }
-    if (c.head == NULL) c = class_of(h, w_size(x->head));
-    *c.head = n;
-    if (n != NULL) return;
-    h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
-    if (h->sl_map[c.fl] != 0) return;
-    if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
-    h->top_map &= ~((uint64_t)1 << c.fl);
-}
-
-/* TLSF's fast path for a free with coalescing: release_plan and release in one. False, with
- * nothing changed, if a block it would unlink or write is damaged. */
-CARVE_HOT bool tlsf_release(carve_heap *h, uintptr_t b)
-{
-    uint64_t w = *word_at(b);
-    size_t size = w_size(w), total = size;
-    uintptr_t start = b, next = b + size;
-    uint64_t wn = *word_at(next);
-    bool prev_free = (w & F_PREV_FREE) != 0;
-    fblock *nb = NULL, *pb = NULL;
-    cls cn = {NULL, 0, 0}, cp = {NULL, 0, 0};
-    if (!w_used(wn)) {
-        nb = (fblock *)next;
-        if (!tlsf_unlinkable(h, nb, &cn)) return false;
-        total += w_size(wn);
-    }
-    if (prev_free) {
-        start = prev_block(b);
-        pb = (fblock *)start;
-        uint64_t wp = pb->head;
-        if (!tlsf_unlinkable(h, pb, &cp)) return false;
-        total += w_size(wp);
-        prev_free = (wp & F_PREV_FREE) != 0;
-    }
-    cls cm = class_of(h, total);
-    if (!heads_trusted(h)) {
-        const fblock *head = *cm.head;
-        if (head != nb && head != pb && !head_sound(h, head)) return false;
-    }
-    h->frees++;
-    h->requested -= usable_of(w) - w_slack(w);
-    h->free_bytes += size;
-    h->free_blocks += 1 - (nb != NULL) - (pb != NULL);
-    if (nb != NULL) tlsf_unlink(h, nb, cn);
-    if (pb != NULL) {
-        tlsf_unlink(h, pb, cp);
-        *word_at(b) = make_word(h, b, size, false, 0, true); /* left behind: reads as freed */
-    }
-    mark_free(h, start, total, prev_free);
-    class_link(h, (fblock *)start, class_again(h, cm, total));
-    return true;
-}
-
 /* Free the used block b (located) through the policy's index: any policy. */
 static CARVE_NOINLINE carve_status free_slow(carve_heap *h, uintptr_t b)
 {
@@ -753,15 +955,21 @@ static CARVE_NOINLINE carve_status free_slow(carve_heap *h, uintptr_t b)
     return CARVE_OK;
 }
 
+/* Free p through locate and the policy's index: any policy, and what TLSF's fast free left. */
+static CARVE_NOINLINE carve_status free_generic(carve_heap *h, void *p)
+{
+    uintptr_t b = 0;
+    carve_status st = locate(h, p, &b);
+    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
+    return free_slow(h, b);
+}
+
 CARVE_API carve_status carve_heap_free(carve_heap *h, void *p)
 {
     if (p == NULL) return CARVE_OK;
     if (h == NULL) return CARVE_EINVAL;
-    uintptr_t b = 0;
-    carve_status st = locate(h, p, &b);
-    if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
-    if (h->fit == CARVE_FIT_TLSF && h->coalesce) return tlsf_release(h, b) ? CARVE_OK : CARVE_ECORRUPT;
-    return free_slow(h, b);
+    if (CARVE_LIKELY(h->tlsf_fast) && CARVE_LIKELY(tlsf_free(h, p))) return CARVE_OK;
+    return free_generic(h, p);
 }
 
 /* ---- realloc ------------------------------------------------------------------------------ */
@@ -891,10 +1099,10 @@ static void *slide_down(carve_heap *h, uintptr_t b, void *p, size_t need, size_t
     return (void *)(pb + HDR);
 }
 
-CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
+/* Realloc p through locate and the policy's index: any policy, and what TLSF's fast realloc
+ * left (growing through the callback, sliding down, moving, or saying what is wrong). */
+static CARVE_NOINLINE void *realloc_generic(carve_heap *h, void *p, size_t size)
 {
-    if (p == NULL) return carve_heap_alloc(h, size);
-    if (h == NULL) return NULL;
     size_t need;
     uintptr_t b = 0;
     if (!block_size_for(h, size, &need) || locate(h, p, &b) != CARVE_OK) goto fail;
@@ -936,4 +1144,15 @@ CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
 fail:
     h->failed++;
     return NULL;
+}
+
+CARVE_API void *carve_heap_realloc(carve_heap *h, void *p, size_t size)
+{
+    if (p == NULL) return carve_heap_alloc(h, size);
+    if (h == NULL) return NULL;
+    if (CARVE_LIKELY(h->tlsf_fast)) {
+        void *q = tlsf_realloc(h, p, size);
+        if (CARVE_LIKELY(q != NULL)) return q;
+    }
+    return realloc_generic(h, p, size);
 }

@@ -95,6 +95,7 @@ static size_t check_list(const carve_heap *h, const fblock *head, long slot, siz
 static size_t check_table(const carve_heap *h, const walk_sums *sum)
 {
     size_t bad = h->rows == 0 || h->rows > TLSF_FL_MAX || h->rows_wanted > TLSF_FL_MAX;
+    bad += h->coarse_rows == 0 || h->fine_idx != TLSF_SL * carve_ctz64(h->coarse_rows) || h->sl_map[TLSF_FL_MAX] != 0;
     if (h->table_block == 0) {
         bad += (uintptr_t)h->lists != (uintptr_t)&h->coarse[TLSF_FL_MAX] || sum->nown != 0;
     } else {
@@ -167,6 +168,8 @@ CARVE_API size_t carve_heap_check(const carve_heap *h)
         bad += check_region(h, r, &sum);
     }
     bad += capacity != h->capacity;
+    bad += h->last == NULL || h->last_first != h->last->first || h->last_end != h->last->end;
+    bad += h->tlsf_fast != (h->fit == CARVE_FIT_TLSF && h->coalesce && h->split_high == 0);
     bad += blocks != h->block_bytes;
     bad += sum.used != h->block_bytes - h->free_bytes - h->own_bytes;
     bad += sum.free != h->free_bytes;

@@ -113,10 +113,13 @@ struct carve_heap {
     struct tnode *troot[3];
     /* SEGREGATED and TLSF: bitmaps of non-empty lists (SEGREGATED: bit c of top_map). */
     uint64_t top_map;
-    uint16_t sl_map[TLSF_FL_MAX];
+    uint16_t sl_map[TLSF_FL_MAX + 1]; /* the last stays 0: a search may start past the top row */
     unsigned rows;            /* TLSF: rows of the fine table */
     uint64_t coarse_rows;     /* TLSF: bit fl: row fl keeps its free blocks in coarse[fl]: every
                                  row >= rows, and those below whose coarse list is not empty */
+    unsigned fine_idx;        /* TLSF: 16 * the lowest coarse row: a list index below it is fine */
+    bool tlsf_fast;           /* TLSF with coalescing and no split_high_below: heap.c's fast paths */
+    uintptr_t last_first, last_end; /* the region last grown's [first, end) (h->last's copy) */
     unsigned rows_wanted;     /* TLSF: rows the largest region needs, when more than rows */
     fblock **lists;           /* SEGREGATED: its SEG_CLASSES heads; TLSF: the fine table */
     uintptr_t table_block;    /* TLSF: the OWN block holding the fine table (0: after this struct) */
@@ -137,10 +140,13 @@ struct carve_heap {
  * (without PREV_FREE and the check) are mixed by xor; the top bits of the product depend on
  * every bit below them, so a change anywhere in the input changes the check with probability
  * about 1 - 2^-12. */
+CARVE_INLINE uint64_t hdr_mix_clean(const carve_heap *h, uintptr_t b, uint64_t w) /* w: no PREV_FREE, no check */
+{
+    return (w ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35))) * 0xBF58476D1CE4E5B9ull;
+}
 CARVE_INLINE uint64_t hdr_mix(const carve_heap *h, uintptr_t b, uint64_t w)
 {
-    uint64_t x = (w & ~(F_PREV_FREE | CHECK_MASK)) ^ h->key ^ (((uint64_t)b << 29) | ((uint64_t)b >> 35));
-    return x * 0xBF58476D1CE4E5B9ull;
+    return hdr_mix_clean(h, b, w & ~(F_PREV_FREE | CHECK_MASK));
 }
 CARVE_INLINE uint64_t hdr_check(const carve_heap *h, uintptr_t b, uint64_t w)
 {
@@ -163,13 +169,18 @@ CARVE_INLINE size_t b_size(uintptr_t b) { return w_size(*word_at(b)); }
 CARVE_INLINE bool b_used(uintptr_t b) { return w_used(*word_at(b)); }
 CARVE_INLINE bool b_prev_free(uintptr_t b) { return (*word_at(b) & F_PREV_FREE) != 0; }
 
+/* The header word of a block with these fields and PREV_FREE clear, check included. */
+CARVE_INLINE uint64_t word_of(const carve_heap *h, uintptr_t b, size_t size, uint64_t used, size_t slack)
+{
+    CARVE_ASSERT(slack <= SLACK_MAX && size < MAX_BLOCK && "splitting keeps slack and size in their fields");
+    uint64_t w = (uint64_t)size | used | ((uint64_t)slack << SLACK_SHIFT);
+    return w | (hdr_mix_clean(h, b, w) & CHECK_MASK);
+}
 /* The header word of a block with these fields, check included. */
 CARVE_INLINE uint64_t make_word(const carve_heap *h, uintptr_t b, size_t size, bool used, size_t slack,
                                 bool prev_free)
 {
-    CARVE_ASSERT(slack <= SLACK_MAX && size < MAX_BLOCK && "splitting keeps slack and size in their fields");
-    uint64_t w = (uint64_t)size | (used ? F_USED : 0) | ((uint64_t)slack << SLACK_SHIFT);
-    return w | hdr_check(h, b, w) | (prev_free ? F_PREV_FREE : 0);
+    return word_of(h, b, size, used ? F_USED : 0, slack) | (prev_free ? F_PREV_FREE : 0);
 }
 CARVE_INLINE void set_prev_free(uintptr_t b, bool prev_free)
 {
@@ -206,44 +217,48 @@ CARVE_INLINE const region *region_holding(const carve_heap *h, uintptr_t a, cons
 {
     const region *r = *hint;
     if (r != NULL && a - r->first < r->end - r->first) return r;
-    r = h->last;
-    if (CARVE_LIKELY(a - r->first < r->end - r->first)) return *hint = r;
+    if (CARVE_LIKELY(a - h->last_first < h->last_end - h->last_first)) return *hint = h->last;
     return *hint = heap_region_walk(h, a);
 }
 
-/* Is b, a free block inside region r, sound: where a block can start, its header passing the
- * check (with USED clear: one compare), its size within the region? */
-CARVE_INLINE bool block_sound_in(const carve_heap *h, const fblock *b, const region *r)
+/* Is b, a free block inside a region that ends at end, sound: where a block can start, its
+ * header passing the check (with USED clear: one compare), its size within the region? */
+CARVE_INLINE bool block_sound_in(const carve_heap *h, const fblock *b, uintptr_t end)
 {
     uintptr_t a = (uintptr_t)b;
     uint64_t w = b->head;
     size_t s = w_size(w);
-    return ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, w, F_USED, 0) &&
-           s >= h->min_block && s <= r->end - a;
+    return ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, w, F_USED, 0) && s >= h->min_block && s <= end - a;
 }
 /* Is b, a pointer read from the heap's memory, a sound free block (inside a region, then as
  * block_sound_in)? Reads only inside a region. */
 CARVE_INLINE bool block_sound_near(const carve_heap *h, const fblock *b, const region **hint)
 {
     const region *r = region_holding(h, (uintptr_t)b, hint);
-    return r != NULL && block_sound_in(h, b, r);
+    return r != NULL && block_sound_in(h, b, r->end);
 }
 CARVE_INLINE bool block_sound(const carve_heap *h, const fblock *b)
 {
-    uintptr_t a = (uintptr_t)b;
-    const region *r = h->last;
-    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
-    return block_sound_in(h, b, r);
+    uintptr_t a = (uintptr_t)b, first = h->last_first, end = h->last_end;
+    if (CARVE_UNLIKELY(a - first >= end - first)) {
+        const region *r = heap_region_walk(h, a);
+        if (r == NULL) return false;
+        end = r->end;
+    }
+    return block_sound_in(h, b, end);
 }
 /* Is x, a list neighbour read from the heap's memory that an unlink or link will write (its
  * links) but whose size it does not use, a free block: a block start inside a region with room
  * for a minimum block, its header passing the check with USED clear? */
 CARVE_INLINE bool link_sound(const carve_heap *h, const fblock *x)
 {
-    uintptr_t a = (uintptr_t)x;
-    const region *r = h->last;
-    if (CARVE_UNLIKELY(a - r->first >= r->end - r->first) && (r = heap_region_walk(h, a)) == NULL) return false;
-    return r->end - a >= h->min_block && ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, x->head, F_USED, 0);
+    uintptr_t a = (uintptr_t)x, first = h->last_first, end = h->last_end;
+    if (CARVE_UNLIKELY(a - first >= end - first)) {
+        const region *r = heap_region_walk(h, a);
+        if (r == NULL) return false;
+        end = r->end;
+    }
+    return end - a >= h->min_block && ((a + HDR) & (h->align - 1)) == 0 && hdr_ok(h, a, x->head, F_USED, 0);
 }
 /* A sound free block's footer repeats its header. */
 CARVE_INLINE bool footer_sound(const fblock *b)
@@ -275,26 +290,26 @@ CARVE_INLINE unsigned seg_class(const carve_heap *h, size_t size)
     return c < SEG_CLASSES ? c : SEG_CLASSES - 1;
 }
 
-/* TLSF's (fl, sl) of a size: linear below 16 units of G, then the top bit and the next 4. */
-CARVE_INLINE void tlsf_map(unsigned align_log2, size_t size, unsigned *fl, unsigned *sl)
+/* TLSF's list of a size, as one flat index fl * 16 + sl: linear below 32 units of G (rows 0
+ * and 1), then the top bit (the row) and the next 4 bits. With s = max(0, log2(u) - 4) for u
+ * units of G, the index is 16 * s + (u >> s): no branch, one bit scan. */
+CARVE_INLINE unsigned tlsf_index(unsigned align_log2, size_t size)
 {
     size_t u = size >> align_log2;
-    if (u < TLSF_SL) {
-        *fl = 0;
-        *sl = (unsigned)u;
-        return;
-    }
-    unsigned f = carve_log2_floor(u);
-    *fl = f - TLSF_SL_LOG2 + 1;
-    *sl = (unsigned)(u >> (f - TLSF_SL_LOG2)) - TLSF_SL;
+    unsigned s = carve_log2_floor(u | (2 * TLSF_SL - 1)) - TLSF_SL_LOG2;
+    return (s << TLSF_SL_LOG2) + (unsigned)(u >> s);
+}
+CARVE_INLINE void tlsf_map(unsigned align_log2, size_t size, unsigned *fl, unsigned *sl)
+{
+    unsigned i = tlsf_index(align_log2, size);
+    *fl = i >> TLSF_SL_LOG2;
+    *sl = i & (TLSF_SL - 1);
 }
 
 /* The TLSF rows a block of size bytes needs in the fine table (its fl + 1). */
 CARVE_INLINE unsigned heap_tlsf_rows(unsigned align_log2, size_t size)
 {
-    unsigned fl, sl;
-    tlsf_map(align_log2, size, &fl, &sl);
-    return fl + 1;
+    return (tlsf_index(align_log2, size) >> TLSF_SL_LOG2) + 1;
 }
 
 /* A class list: where its head is kept, and its bits (SEGREGATED: fl = class, sl = 0). */
@@ -303,31 +318,45 @@ typedef struct cls {
     unsigned fl, sl;
 } cls;
 
-CARVE_INLINE cls class_of(const carve_heap *h, size_t size)
+CARVE_INLINE bool tlsf_coarse(const carve_heap *h, unsigned fl) { return ((h->coarse_rows >> fl) & 1) != 0; }
+
+/* TLSF's list with flat index i (in a coarse row: the row's one list, sl 0). */
+CARVE_INLINE cls tlsf_class_at(const carve_heap *h, unsigned i)
 {
-    cls c;
-    if (h->fit == CARVE_FIT_TLSF) {
-        tlsf_map(h->align_log2, size, &c.fl, &c.sl);
-        if (CARVE_LIKELY(((h->coarse_rows >> c.fl) & 1) == 0)) {
-            c.head = &h->lists[c.fl * TLSF_SL + c.sl];
-        } else { /* a coarse row: one list, bit 0 */
-            c.sl = 0;
-            c.head = (fblock **)&h->coarse[c.fl]; /* h is const only for the checker */
-        }
-    } else {
-        c.fl = seg_class(h, size);
+    cls c = {&h->lists[i], i >> TLSF_SL_LOG2, i & (TLSF_SL - 1)};
+    if (CARVE_UNLIKELY(i >= h->fine_idx) && tlsf_coarse(h, c.fl)) {
         c.sl = 0;
-        c.head = &h->lists[c.fl];
+        c.head = (fblock **)&h->coarse[c.fl]; /* h is const only for the checker */
     }
     return c;
+}
+
+CARVE_INLINE cls class_of(const carve_heap *h, size_t size)
+{
+    if (h->fit == CARVE_FIT_TLSF) return tlsf_class_at(h, tlsf_index(h->align_log2, size));
+    unsigned c = seg_class(h, size);
+    return (cls){&h->lists[c], c, 0};
 }
 
 /* c was the class of a block of size bytes before an unlink that may have emptied a coarse list
  * below the table's rows, which turns that row fine: the class to link with now. */
 CARVE_INLINE cls class_again(const carve_heap *h, cls c, size_t size)
 {
-    if (CARVE_UNLIKELY(c.head == &h->coarse[c.fl] && ((h->coarse_rows >> c.fl) & 1) == 0)) return class_of(h, size);
+    if (CARVE_UNLIKELY(c.head == &h->coarse[c.fl] && !tlsf_coarse(h, c.fl))) return class_of(h, size);
     return c;
+}
+
+/* TLSF: the lowest coarse row changed. */
+CARVE_INLINE void tlsf_set_fine_idx(carve_heap *h) { h->fine_idx = TLSF_SL * carve_ctz64(h->coarse_rows); }
+
+/* TLSF: every list of row fl is empty now; a coarse row below the table's rows turns fine. */
+CARVE_INLINE void tlsf_row_emptied(carve_heap *h, unsigned fl)
+{
+    h->top_map &= ~((uint64_t)1 << fl);
+    if (CARVE_UNLIKELY(fl * TLSF_SL >= h->fine_idx) && fl < h->rows && tlsf_coarse(h, fl)) {
+        h->coarse_rows &= ~((uint64_t)1 << fl);
+        tlsf_set_fine_idx(h);
+    }
 }
 
 CARVE_INLINE void class_link(carve_heap *h, fblock *b, cls c)
@@ -335,8 +364,11 @@ CARVE_INLINE void class_link(carve_heap *h, fblock *b, cls c)
     fblock *n = *c.head;
     b->prev = NULL;
     b->next = n;
-    if (n != NULL) n->prev = b;
     *c.head = b;
+    if (n != NULL) {
+        n->prev = b;
+        return; /* the list's bits are set already */
+    }
     if (h->fit == CARVE_FIT_TLSF) h->sl_map[c.fl] |= (uint16_t)(1u << c.sl);
     h->top_map |= (uint64_t)1 << c.fl;
 }
@@ -350,8 +382,8 @@ CARVE_INLINE void class_unlink(carve_heap *h, fblock *b, cls c)
     if (*c.head != NULL) return;
     if (h->fit == CARVE_FIT_TLSF) {
         h->sl_map[c.fl] &= (uint16_t)~(1u << c.sl);
-        if (h->sl_map[c.fl] != 0) return;
-        if (c.fl < h->rows) h->coarse_rows &= ~((uint64_t)1 << c.fl); /* the row turns fine */
+        if (h->sl_map[c.fl] == 0) tlsf_row_emptied(h, c.fl);
+        return;
     }
     h->top_map &= ~((uint64_t)1 << c.fl);
 }
@@ -362,44 +394,35 @@ typedef struct found {
     cls c;
 } found;
 
+/* TLSF: the first non-empty list at flat index j or above (two bitmap scans); in a coarse row
+ * only sl 0 (its one list) is ever marked. Returns the list, or c.head NULL when none. */
+CARVE_INLINE cls tlsf_first_at(const carve_heap *h, unsigned j)
+{
+    unsigned fl = j >> TLSF_SL_LOG2;
+    uint32_t bits = h->sl_map[fl] & (~0u << (j & (TLSF_SL - 1)));
+    if (bits == 0) {
+        uint64_t rows = h->top_map & (~(uint64_t)1 << fl);
+        if (rows == 0) return (cls){NULL, 0, 0};
+        fl = carve_ctz64(rows);
+        bits = h->sl_map[fl];
+    }
+    return tlsf_class_at(h, fl * TLSF_SL + carve_ctz64(bits));
+}
+
 /* TLSF: a request first looks at the head of its own list (a block there may fit); otherwise
- * it rounds up to the next class boundary, where every block fits (in a coarse row: the next
- * row), and takes the head of the first non-empty list from there (two bitmap scans). */
+ * it takes the head of the first non-empty list from the next class up, where every block fits
+ * (in a coarse row: from the next row). */
 CARVE_INLINE found tlsf_search(carve_heap *h, size_t size)
 {
-    found f = {NULL, class_of(h, size)};
+    found f = {NULL, tlsf_class_at(h, tlsf_index(h->align_log2, size))};
     fblock *b = *f.c.head;
     if (b != NULL) {
         if (!block_sound(h, b)) return (found){FB_DAMAGED, f.c};
         if (w_size(b->head) >= size) return (found){b, f.c};
     }
-    unsigned fl = f.c.fl, sl;
-    if (((h->coarse_rows >> fl) & 1) != 0) {
-        fl++, sl = 0;
-    } else if (fl != 0) { /* round up to the next class: everything in it and above fits */
-        size_t u = (size >> h->align_log2) + ((size_t)1 << (fl - 1)) - 1;
-        tlsf_map(0, u, &fl, &sl);
-        if (sl != 0 && ((h->coarse_rows >> fl) & 1) != 0) fl++, sl = 0;
-    } else {
-        sl = f.c.sl + 1;
-    }
-    if (sl >= TLSF_SL) fl++, sl = 0;
-    if (fl >= TLSF_FL_MAX) return f;
-    uint32_t sl_bits = h->sl_map[fl] & (uint32_t)(~0u << sl);
-    if (sl_bits == 0) {
-        uint64_t fl_bits = h->top_map & (~(uint64_t)0 << (fl + 1));
-        if (fl_bits == 0) return f;
-        fl = carve_ctz64(fl_bits);
-        sl_bits = h->sl_map[fl];
-    }
-    f.c.fl = fl;
-    if (((h->coarse_rows >> fl) & 1) == 0) {
-        f.c.sl = carve_ctz64(sl_bits);
-        f.c.head = &h->lists[fl * TLSF_SL + f.c.sl];
-    } else {
-        f.c.sl = 0;
-        f.c.head = &h->coarse[fl];
-    }
+    unsigned next = f.c.sl == 0 && tlsf_coarse(h, f.c.fl) ? (f.c.fl + 1) * TLSF_SL : f.c.fl * TLSF_SL + f.c.sl + 1;
+    f.c = tlsf_first_at(h, next);
+    if (f.c.head == NULL) return f;
     f.b = *f.c.head;
     if (!block_sound(h, f.b)) f.b = FB_DAMAGED;
     return f;
