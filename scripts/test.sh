@@ -24,7 +24,8 @@ run() { # run DIR CMAKE_ARGS CTEST_ARGS
   echo "=== $dir: ctest $ctest_args" >&2
   local log="$dir/ctest.log"
   # shellcheck disable=SC2086
-  (cd "$dir" && ctest --output-on-failure -j "$JOBS" $ctest_args) >"$log" 2>&1
+  local rc=0
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" $ctest_args) >"$log" 2>&1 || rc=$?
   grep -E "^ *[0-9]+/[0-9]+ Test|tests passed|Failed|\*\*\*" "$log" | grep -v "^$" || true
   local p f
   p=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" "$log")
@@ -34,6 +35,12 @@ run() { # run DIR CMAKE_ARGS CTEST_ARGS
     # the output of each failing test, for CI logs
     grep -B2 -A40 -E "\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout" "$log" | head -200
     failed_names="$failed_names $dir"
+  fi
+  # a run that finds no test, or a ctest that fails without a failing test, is a failure too
+  if [ $((p + f)) = 0 ] || { [ "$rc" != 0 ] && [ "$f" = 0 ]; }; then
+    echo "$dir: ctest ran $((p + f)) tests and exited $rc" >&2
+    tail -20 "$log"
+    f=$((f + 1)); failed_names="$failed_names $dir:ctest"
   fi
   passed=$((passed + p)); failed=$((failed + f))
 }
