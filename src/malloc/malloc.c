@@ -130,6 +130,8 @@ typedef struct segment {
     uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick (lock) */
     uint64_t purge_at;       /* ns deadline of the next purge tick, 0 = none (lock)       */
     uint64_t released_at;    /* ns time of the last page release (owner)                  */
+    uint64_t claims_seen;    /* the owner's claims at the last tick (lock)                */
+    unsigned deferred;       /* ticks deferred in a row because the owner claimed (lock)  */
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
@@ -159,6 +161,10 @@ typedef struct heap {
     uint64_t allocs;         /* owner stores with relaxed atomics; stats read it          */
     struct heap *all_next, *pool_next;
     bool active, listed;
+    /* Slices this heap took for new pages, ever (span_alloc; owner stores with relaxed atomics,
+     * sweeps read it to see whether the heap is growing into its free slices). Last, and kept
+     * when a pooled heap is reused: a sweep may still read it through a segment just abandoned. */
+    uint64_t claims;
 } heap;
 
 /* ---- globals ----------------------------------------------------------------------------- */
@@ -462,7 +468,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     bool listed = h->listed;
     heap *all_next = h->all_next;
     uint64_t allocs = h->allocs;
-    memset(h, 0, sizeof *h);
+    memset(h, 0, offsetof(heap, claims));
     h->allocs = allocs;
     h->listed = true;
     h->all_next = listed ? all_next : all_heaps;
@@ -585,10 +591,23 @@ static bool segment_purge(segment *seg, uint64_t mask)
 }
 
 /* A purge tick of seg (locked): decommit the slices that stayed free since the last tick (free
- * for one to two delays), age the others, and schedule the next tick while any are dirty. */
+ * for one to two delays), age the others, and schedule the next tick while any are dirty.
+ * When the owner took at least as many slices for new pages since the last tick as seg has
+ * aged ones, it is growing into its free memory at a rate that would use them up within a delay
+ * (committed slices are taken first): the decommit waits for a later tick, at most MAX_DEFERRED
+ * ticks in a row, so that memory freed in a burst is not given back just as the next burst
+ * starts (a slice given back and taken again costs a page fault per 4 KiB, 12-17 us each on a
+ * paravirtualised machine). A heap that only takes the odd page decommits as before. */
+#define MAX_DEFERRED 3
 static bool segment_tick(segment *seg, uint64_t now)
 {
-    bool any = segment_purge(seg, seg->aged_mask);
+    heap *owner = __atomic_load_n(&seg->heap, __ATOMIC_ACQUIRE);
+    uint64_t claims = owner != NULL ? __atomic_load_n(&owner->claims, RELAXED) : seg->claims_seen;
+    unsigned aged = carve_popcount64(seg->aged_mask & seg->dirty_mask & seg->free_mask);
+    bool defer = aged != 0 && claims - seg->claims_seen >= aged && seg->deferred < MAX_DEFERRED;
+    seg->claims_seen = claims;
+    seg->deferred = defer ? seg->deferred + 1 : 0;
+    bool any = defer ? false : segment_purge(seg, seg->aged_mask);
     seg->aged_mask = seg->dirty_mask;
     seg->purge_at = seg->dirty_mask != 0 ? now + purge_delay_ns : 0;
     return any;
@@ -725,6 +744,7 @@ static page *span_alloc(heap *h, unsigned n)
             uint64_t dirty = __atomic_load_n(&seg->dirty_mask, RELAXED);
             int s = find_run(pass == 0 ? seg->free_mask & dirty : seg->free_mask, n);
             if (s < 0) continue;
+            __atomic_store_n(&h->claims, h->claims + n, RELAXED);
             uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
             seg_lock(seg);
             seg->free_mask &= ~bits;

@@ -341,6 +341,39 @@ START_TEST(freed_pages_go_back_while_the_thread_only_churns_small_blocks)
 }
 END_TEST
 
+/* A thread that keeps taking new pages (a large block allocated and freed in a loop, far more
+ * slices per tick than it has free) defers the decommit of its free slices, since it is
+ * growing into them, but only for a few ticks: the 32 MiB it freed still go back. Every 1024th
+ * block stays, so that no segment is left empty (empty ones are unmapped, which would hide the
+ * purge). The deadline (5 s) is only there to end a failing run. */
+START_TEST(freed_pages_go_back_while_the_thread_keeps_taking_new_pages)
+{
+    enum { N = 16384 };
+    static void *p[N], *freed[N];
+    size_t nfreed = 0;
+    for (int i = 0; i < N; i++) {
+        p[i] = carve_malloc(2000);
+        memset(p[i], 1, 2000);
+    }
+    for (int i = 0; i < N; i++) {
+        if (i % 1024 == 0) continue;
+        carve_free(p[i]);
+        freed[nfreed++] = p[i];
+    }
+    double start = now_seconds();
+    unsigned share = 1000;
+    while ((share = resident_permille(freed, nfreed)) > 50 && now_seconds() - start < 5) {
+        for (int k = 0; k < 100; k++) {
+            volatile char *big = carve_malloc(200000); /* four slices, claimed and freed */
+            big[0] = 1;
+            carve_free((void *)big);
+        }
+    }
+    ck_assert_msg(share <= 50, "%u per mille still resident after %.1f s", share, now_seconds() - start);
+    for (int i = 0; i < N; i += 1024) carve_free(p[i]);
+}
+END_TEST
+
 /* The huge cache expires the same way: freed huge blocks are unmapped a delay after their free
  * while the thread only churns small blocks. */
 START_TEST(cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks)
@@ -714,6 +747,7 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
     tcase_add_test(tc, freed_pages_go_back_while_the_thread_only_churns_small_blocks);
+    tcase_add_test(tc, freed_pages_go_back_while_the_thread_keeps_taking_new_pages);
     tcase_add_test(tc, cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks);
     tcase_add_test(tc, large_blocks_are_cached);
     tcase_add_test(tc, huge_cache_splits_a_range_and_joins_neighbours);
