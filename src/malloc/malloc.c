@@ -116,6 +116,8 @@ typedef struct page {
     struct page *prev, *next;
     uint8_t released;        /* a free span's head: the kind it had before its span was given
                                 back (area, offset, block_size stay), to name double frees */
+    uint8_t zeroed;          /* the span was all zero when claimed (slices never written, or
+                                decommitted since): calloc of a large block skips the memset */
 } __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
 
 _Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
@@ -584,8 +586,11 @@ static bool segment_purge(segment *seg, uint64_t mask)
     while (d != 0) {
         unsigned s = carve_ctz64(d), e = s;
         while (e < SLICES && (d >> e & 1)) e++;
-        carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
-        d &= e >= 64 ? 0 : ~(uint64_t)0 << e;
+        uint64_t run = (e - s >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << (e - s)) - 1)) << s;
+        /* slices that stay committed stay dirty: span_alloc takes a clean slice to read zero */
+        if (carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE) != 0)
+            __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | run, RELAXED);
+        d &= ~run;
     }
     return any;
 }
@@ -747,6 +752,8 @@ static page *span_alloc(heap *h, unsigned n)
             __atomic_store_n(&h->claims, h->claims + n, RELAXED);
             uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
             seg_lock(seg);
+            /* a free slice that is not dirty was never written or was decommitted: zero */
+            bool zeroed = (seg->dirty_mask & bits) == 0;
             seg->free_mask &= ~bits;
             __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~bits, RELAXED);
             seg->aged_mask &= ~bits;
@@ -757,6 +764,7 @@ static page *span_alloc(heap *h, unsigned n)
             }
             page *pg = &seg->pages[s];
             memset(pg, 0, sizeof *pg);
+            pg->zeroed = zeroed;
             pg->slices = (uint8_t)n;
             pg->area = (uint8_t *)seg + (size_t)s * SLICE_SIZE;
             if (secure_mode) /* best effort: without it the span merely has no guard */
@@ -1434,7 +1442,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
         if (p != NULL) {
             page *pg = page_of(seg_of(p), p);
             usable = large_usable(pg);
-            if (zero) memset(p, 0, size);
+            if (zero && !pg->zeroed) memset(p, 0, size); /* (the mark word is 0 already) */
         }
     } else {
         p = huge_alloc(h, size, align);

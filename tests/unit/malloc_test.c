@@ -212,6 +212,30 @@ START_TEST(calloc_zeroes_reused_memory)
 }
 END_TEST
 
+/* calloc of a large block made of slices that hold no data (never written, or decommitted by
+ * trim) knows they read as zero and touches none of its pages; on slices just freed it zeroes
+ * (calloc_zeroes_reused_memory). */
+START_TEST(calloc_of_clean_slices_touches_nothing)
+{
+    carve_trim(); /* every free slice decommitted */
+    const size_t n = (size_t)1 << 20, ps = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *z = carve_calloc(1, n);
+    ck_assert_ptr_nonnull(z);
+    void *pages[256];
+    size_t np = 0;
+    for (size_t at = ps; at + ps <= n && np < 256; at += ps) pages[np++] = z + at;
+    ck_assert_uint_eq(resident_permille(pages, np), 0); /* no memset ran over them */
+    for (size_t k = 0; k < n; k++)
+        if (z[k] != 0) ck_abort_msg("calloc byte %zu is %d", k, z[k]);
+    memset(z, 0xcd, n);
+    carve_free(z);
+    z = carve_calloc(1, n); /* the same, now dirty, slices: zeroed */
+    for (size_t k = 0; k < n; k++)
+        if (z[k] != 0) ck_abort_msg("calloc on dirty slices: byte %zu is %d", k, z[k]);
+    carve_free(z);
+}
+END_TEST
+
 /* Random operations against a shadow model: each live block carries a pattern seeded by its
  * slot, checked at every realloc and free (an overlap or a lost byte breaks it). */
 START_TEST(random_operations_match_shadow_model)
@@ -743,6 +767,7 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, realloc_keeps_content);
     tcase_add_test(tc, free_preserves_errno);
     tcase_add_test(tc, calloc_zeroes_reused_memory);
+    tcase_add_test(tc, calloc_of_clean_slices_touches_nothing);
     tcase_add_test(tc, random_operations_match_shadow_model);
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
