@@ -77,8 +77,9 @@ CARVE_API void   carve_stats_print(FILE *out, bool json);
  * O(pages of the calling thread + blocks to collect + all segments). (malloc_trim calls this.) */
 CARVE_API bool   carve_trim(void);
 
-/* Check the calling thread's heap: every page's counts and lists, every free block's marker.
- * Returns the number of violated invariants (0 = sound). O(blocks of the calling thread). */
+/* Check the calling thread's heap: every page's counts and lists, every free block's marker;
+ * and the huge blocks of all threads with the cache of freed ones (no two overlap). Returns the
+ * number of violated invariants (0 = sound). O(blocks of the calling thread + huge blocks^2). */
 CARVE_API size_t carve_malloc_check(void);
 
 /* Visit each carved block of the calling thread's pages in address order: small blocks carved

@@ -116,6 +116,8 @@ typedef struct page {
     struct page *prev, *next;
     uint8_t released;        /* a free span's head: the kind it had before its span was given
                                 back (area, offset, block_size stay), to name double frees */
+    uint8_t zeroed;          /* the span was all zero when claimed (slices never written, or
+                                decommitted since): calloc of a large block skips the memset */
 } __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
 
 _Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
@@ -130,6 +132,8 @@ typedef struct segment {
     uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick (lock) */
     uint64_t purge_at;       /* ns deadline of the next purge tick, 0 = none (lock)       */
     uint64_t released_at;    /* ns time of the last page release (owner)                  */
+    uint64_t claims_seen;    /* the owner's claims at the last tick (lock)                */
+    unsigned deferred;       /* ticks deferred in a row because the owner claimed (lock)  */
     size_t huge_map;         /* huge: bytes mapped                                        */
     uint8_t *huge_user;      /* huge: the block                                           */
     uint64_t huge_freed_at;  /* huge, cached: when it was freed                           */
@@ -159,6 +163,10 @@ typedef struct heap {
     uint64_t allocs;         /* owner stores with relaxed atomics; stats read it          */
     struct heap *all_next, *pool_next;
     bool active, listed;
+    /* Slices this heap took for new pages, ever (span_alloc; owner stores with relaxed atomics,
+     * sweeps read it to see whether the heap is growing into its free slices). Last, and kept
+     * when a pooled heap is reused: a sweep may still read it through a segment just abandoned. */
+    uint64_t claims;
 } heap;
 
 /* ---- globals ----------------------------------------------------------------------------- */
@@ -199,9 +207,10 @@ static unsigned trim_epoch;
 static heap *all_heaps, *heap_pool;
 static segment *all_segs;
 static segment *abandoned;
-#define HUGE_CACHE_SLOTS 16
+#define HUGE_CACHE_SLOTS 64
 #define HUGE_CACHE_BYTES ((size_t)256 << 20)
-static segment *huge_cache[HUGE_CACHE_SLOTS];
+static segment *huge_cache[HUGE_CACHE_SLOTS]; /* [0, huge_count), by address (huge_lock) */
+static unsigned huge_count;
 static size_t huge_cached_bytes;
 
 /* The last blocks whose memory was unmapped when they were freed (huge mappings, a large block
@@ -251,7 +260,8 @@ CARVE_INLINE uintptr_t enc(block *b) { return (uintptr_t)b ^ list_key; }
 CARVE_INLINE uintptr_t mark_of(const void *b) { return (uintptr_t)b ^ mark_key; }
 
 /* ---- the chunk map ------------------------------------------------------------------------ */
-static void map_set(segment *seg, size_t bytes, bool on)
+/* Write the chunk-map bytes of the bytes from seg on: seg's kind (set first) and distance, or 0. */
+static void map_chunks(segment *seg, size_t bytes, bool on)
 {
     size_t first = (uintptr_t)seg >> SEG_SHIFT, n = (bytes + SEG_SIZE - 1) >> SEG_SHIFT;
     for (size_t i = 0; i < n; i++) {
@@ -259,6 +269,11 @@ static void map_set(segment *seg, size_t bytes, bool on)
                     : i + 2 < 255 ? (uint8_t)(i + 2) : 255;
         __atomic_store_n(&chunk_map[first + i], on ? v : 0, RELAXED);
     }
+}
+
+/* Put seg on the list of every segment and huge mapping (stats, sweeps), or take it off. */
+static void map_list(segment *seg, bool on)
+{
     pthread_mutex_lock(&segs_lock);
     if (on) {
         seg->all_prev = NULL;
@@ -270,6 +285,12 @@ static void map_set(segment *seg, size_t bytes, bool on)
         if (seg->all_next) seg->all_next->all_prev = seg->all_prev;
     }
     pthread_mutex_unlock(&segs_lock);
+}
+
+static void map_set(segment *seg, size_t bytes, bool on)
+{
+    map_chunks(seg, bytes, on);
+    map_list(seg, on);
 }
 
 /* The segment whose header starts the 4 MiB chunk holding p (for a huge mapping, the chunk
@@ -449,7 +470,7 @@ static CARVE_NOINLINE heap *heap_acquire(void)
     bool listed = h->listed;
     heap *all_next = h->all_next;
     uint64_t allocs = h->allocs;
-    memset(h, 0, sizeof *h);
+    memset(h, 0, offsetof(heap, claims));
     h->allocs = allocs;
     h->listed = true;
     h->all_next = listed ? all_next : all_heaps;
@@ -565,17 +586,33 @@ static bool segment_purge(segment *seg, uint64_t mask)
     while (d != 0) {
         unsigned s = carve_ctz64(d), e = s;
         while (e < SLICES && (d >> e & 1)) e++;
-        carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
-        d &= e >= 64 ? 0 : ~(uint64_t)0 << e;
+        uint64_t run = (e - s >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << (e - s)) - 1)) << s;
+        /* slices that stay committed stay dirty: span_alloc takes a clean slice to read zero */
+        if (carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE) != 0)
+            __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | run, RELAXED);
+        d &= ~run;
     }
     return any;
 }
 
 /* A purge tick of seg (locked): decommit the slices that stayed free since the last tick (free
- * for one to two delays), age the others, and schedule the next tick while any are dirty. */
+ * for one to two delays), age the others, and schedule the next tick while any are dirty.
+ * When the owner took at least as many slices for new pages since the last tick as seg has
+ * aged ones, it is growing into its free memory at a rate that would use them up within a delay
+ * (committed slices are taken first): the decommit waits for a later tick, at most MAX_DEFERRED
+ * ticks in a row, so that memory freed in a burst is not given back just as the next burst
+ * starts (a slice given back and taken again costs a page fault per 4 KiB, 12-17 us each on a
+ * paravirtualised machine). A heap that only takes the odd page decommits as before. */
+#define MAX_DEFERRED 3
 static bool segment_tick(segment *seg, uint64_t now)
 {
-    bool any = segment_purge(seg, seg->aged_mask);
+    heap *owner = __atomic_load_n(&seg->heap, __ATOMIC_ACQUIRE);
+    uint64_t claims = owner != NULL ? __atomic_load_n(&owner->claims, RELAXED) : seg->claims_seen;
+    unsigned aged = carve_popcount64(seg->aged_mask & seg->dirty_mask & seg->free_mask);
+    bool defer = aged != 0 && claims - seg->claims_seen >= aged && seg->deferred < MAX_DEFERRED;
+    seg->claims_seen = claims;
+    seg->deferred = defer ? seg->deferred + 1 : 0;
+    bool any = defer ? false : segment_purge(seg, seg->aged_mask);
     seg->aged_mask = seg->dirty_mask;
     seg->purge_at = seg->dirty_mask != 0 ? now + purge_delay_ns : 0;
     return any;
@@ -712,8 +749,11 @@ static page *span_alloc(heap *h, unsigned n)
             uint64_t dirty = __atomic_load_n(&seg->dirty_mask, RELAXED);
             int s = find_run(pass == 0 ? seg->free_mask & dirty : seg->free_mask, n);
             if (s < 0) continue;
+            __atomic_store_n(&h->claims, h->claims + n, RELAXED);
             uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
             seg_lock(seg);
+            /* a free slice that is not dirty was never written or was decommitted: zero */
+            bool zeroed = (seg->dirty_mask & bits) == 0;
             seg->free_mask &= ~bits;
             __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~bits, RELAXED);
             seg->aged_mask &= ~bits;
@@ -724,6 +764,7 @@ static page *span_alloc(heap *h, unsigned n)
             }
             page *pg = &seg->pages[s];
             memset(pg, 0, sizeof *pg);
+            pg->zeroed = zeroed;
             pg->slices = (uint8_t)n;
             pg->area = (uint8_t *)seg + (size_t)s * SLICE_SIZE;
             if (secure_mode) /* best effort: without it the span merely has no guard */
@@ -984,64 +1025,206 @@ static size_t large_usable(const page *pg) { return pg->block_size - pg->offset;
 
 static size_t huge_usable(const segment *seg);
 
-/* Unmap a freed huge block's mapping. */
+/*
+ * The huge cache. A huge block is a mapping's worth of whole 4 MiB chunks (the last one may end
+ * early, at a page): its header (the segment fields before slice_head) in its first page, the
+ * block at +max(4 KiB, align), in secure mode a guard page as its last page. A freed block's
+ * range is cached with its pages committed, so that the next huge blocks are made of memory that
+ * is already there: on a paravirtualised machine every page fault, every page moved by mremap
+ * and every page given back with madvise costs 5-15 us (docs/malloc.md, Large blocks), while a
+ * page that stays mapped costs nothing to reuse.
+ *
+ *   huge_cache[0 .. huge_count), sorted by address; adjacent ranges form runs:
+ *       [ A 4M ][ B 8M ]   ...   [ C 12M              ]
+ *   malloc(9 MiB): the run with the smallest cover that holds it, A+B (12M < C's 12M? equal: the
+ *   first), takes A whole and B's head; the block's end is rounded up to a chunk, so B's tail,
+ *   if any, stays cached as a range of its own (its own header, same freed time):
+ *       [ block 12M    ]               [ C 12M              ]
+ *
+ * Each cached range keeps its header: kind SEG_HUGE_CACHED, huge_map its length, huge_freed_at
+ * (when its memory was freed; a split-off tail keeps its range's), huge_user the block it held
+ * (NULL for a tail, which never was one), so that a second free of that block is named. Chunk
+ * map and the list of mappings follow every split and join (under huge_lock, then segs_lock).
+ *
+ * When nothing holds a request, the largest run is extended in place: the missing part is mapped
+ * right below it (or right after it) with MAP_FIXED_NOREPLACE, so only that part faults in; a
+ * fresh mapping is the last resort. Bounds: at most HUGE_CACHE_SLOTS ranges and
+ * HUGE_CACHE_BYTES in all (a free into a full cache evicts the oldest ranges), and no range is
+ * kept longer than one CARVE_PURGE_DELAY_MS after its free: every huge alloc and free, and every
+ * sweep, unmaps the ranges past it; carve_trim unmaps all. Secure mode takes whole ranges only
+ * (best fit wasting at most half) and never extends, so that its guard page stays the last page
+ * of every block.
+ */
+
+/* Unmap a huge mapping (a freed block's, or a cached range). */
 static void huge_unmap(segment *seg)
 {
-    remember_gone(seg->huge_user, huge_usable(seg));
+    if (seg->huge_user != NULL) remember_gone(seg->huge_user, huge_usable(seg));
     map_set(seg, seg->huge_map, false);
     __atomic_sub_fetch(&segments_live, 1, RELAXED);
     carve_os_unmap(seg, seg->huge_map);
 }
 
-/* Unmap the cached mappings freed a delay or more before now (all of them when all). Called
+static uint8_t *range_end(const segment *seg) { return (uint8_t *)seg + seg->huge_map; }
+
+/* Take entries [i, j] out of the cache array (not unmapped). huge_lock held. */
+static void cache_remove(unsigned i, unsigned j)
+{
+    for (unsigned k = i; k <= j; k++) huge_cached_bytes -= huge_cache[k]->huge_map;
+    memmove(&huge_cache[i], &huge_cache[j + 1], (huge_count - j - 1) * sizeof huge_cache[0]);
+    huge_count -= j - i + 1;
+}
+
+/* Put seg in the cache array, in address order (a slot must be free). huge_lock held. */
+static void cache_insert(segment *seg)
+{
+    unsigned i = huge_count;
+    while (i > 0 && (uintptr_t)huge_cache[i - 1] > (uintptr_t)seg) i--;
+    memmove(&huge_cache[i + 1], &huge_cache[i], (huge_count - i) * sizeof huge_cache[0]);
+    huge_cache[i] = seg;
+    huge_count++;
+    huge_cached_bytes += seg->huge_map;
+}
+
+/* Unmap the cached ranges freed a delay or more before now (all of them when all). Called
  * with huge_lock held. True when any was unmapped. */
 static bool huge_expire(uint64_t now, bool all)
 {
     bool any = false;
-    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
+    for (unsigned i = 0; i < huge_count;) {
         segment *seg = huge_cache[i];
-        if (seg == NULL || (!all && now - seg->huge_freed_at < purge_delay_ns)) continue;
-        huge_cache[i] = NULL;
-        huge_cached_bytes -= seg->huge_map;
+        if (!all && now - seg->huge_freed_at < purge_delay_ns) {
+            i++;
+            continue;
+        }
+        cache_remove(i, i);
         huge_unmap(seg);
         any = true;
     }
     return any;
 }
 
-/* When the oldest cached mapping expires (ns), or 0 when the cache is empty. huge_lock held. */
+/* When the oldest cached range expires (ns), or 0 when the cache is empty. huge_lock held. */
 static uint64_t huge_next_expiry(void)
 {
     uint64_t next = 0;
-    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
-        segment *seg = huge_cache[i];
-        uint64_t at = seg == NULL ? 0 : seg->huge_freed_at + purge_delay_ns;
-        if (at != 0 && (next == 0 || at < next)) next = at;
+    for (unsigned i = 0; i < huge_count; i++) {
+        uint64_t at = huge_cache[i]->huge_freed_at + purge_delay_ns;
+        if (next == 0 || at < next) next = at;
     }
     return next;
 }
 
-/* Grow the cached mapping seg (taken out of the cache) to total bytes: its pages move to the
- * head of a fresh mapping. NULL when that fails (seg is then unmapped, and the caller maps
- * afresh). */
-static segment *huge_grow(segment *seg, size_t total, size_t map_align)
+/* Cache entries [i, j], a run of adjacent ranges, become one huge block's mapping of bytes (at
+ * most their length; the last range's part beyond it, when bytes leaves one, is split off and
+ * stays cached). Returns the mapping, its header the first range's. huge_lock held. */
+static segment *cache_take(unsigned i, unsigned j, size_t bytes)
 {
-    size_t old = seg->huge_map;
-    segment *dst = carve_os_map(total, map_align);
-    if (dst == NULL) {
-        huge_unmap(seg);
-        return NULL;
-    }
-    map_set(seg, old, false); /* reads seg's list links, before they move */
-    if (carve_os_move(seg, old, dst) != 0) {
-        carve_os_unmap(seg, old);
-        carve_os_unmap(dst, total);
+    segment *head = huge_cache[i], *last = huge_cache[j];
+    uint8_t *end = range_end(last);
+    uint64_t last_freed = last->huge_freed_at;
+    cache_remove(i, j);
+    /* the joined ranges' headers become block bytes: off the list first */
+    for (uint8_t *at = range_end(head); at < end; at = range_end((segment *)at)) {
+        map_list((segment *)at, false);
         __atomic_sub_fetch(&segments_live, 1, RELAXED);
+    }
+    if (bytes < (size_t)(end - (uint8_t *)head)) {
+        segment *tail = (segment *)((uint8_t *)head + bytes);
+        tail->kind = SEG_HUGE_CACHED;
+        tail->huge_map = (size_t)(end - (uint8_t *)tail);
+        tail->huge_user = NULL;
+        tail->huge_freed_at = last_freed;
+        map_set(tail, tail->huge_map, true);
+        __atomic_add_fetch(&segments_live, 1, RELAXED);
+        cache_insert(tail);
+    } else {
+        bytes = (size_t)(end - (uint8_t *)head);
+    }
+    head->huge_map = bytes;
+    __atomic_store_n(&head->kind, SEG_HUGE, RELAXED); /* a block now (sweeps and stats read it) */
+    map_chunks(head, bytes, true);
+    return head;
+}
+
+/* A cached range (or run of adjacent ranges) for a mapping of total bytes aligned to
+ * map_align, or NULL. huge_lock held. */
+static segment *huge_from_cache(size_t total, size_t map_align)
+{
+    unsigned best = HUGE_CACHE_SLOTS, best_last = 0;
+    size_t best_cover = 0;
+    for (unsigned i = 0; i < huge_count; i++) {
+        segment *c = huge_cache[i];
+        if (((uintptr_t)c & (map_align - 1)) != 0) continue;
+        if (secure_mode) { /* whole ranges only, best fit wasting at most half */
+            if (c->huge_map >= total && c->huge_map - total <= total &&
+                (best == HUGE_CACHE_SLOTS || c->huge_map < best_cover))
+                best = best_last = i, best_cover = c->huge_map;
+            continue;
+        }
+        size_t cover = c->huge_map;
+        unsigned j = i;
+        while (cover < total && j + 1 < huge_count && (uint8_t *)huge_cache[j + 1] == range_end(huge_cache[j]))
+            cover += huge_cache[++j]->huge_map;
+        if (cover >= total && (best == HUGE_CACHE_SLOTS || cover < best_cover))
+            best = i, best_last = j, best_cover = cover;
+    }
+    if (best == HUGE_CACHE_SLOTS) return NULL;
+    size_t bytes = secure_mode ? best_cover : carve_align_up(total, SEG_SIZE);
+    return cache_take(best, best_last, bytes);
+}
+
+/* Grow the cached run [i, j] in place to a mapping of total bytes aligned to map_align: map
+ * the missing part right below it, or right after it (either may be taken). NULL when neither
+ * could be mapped. huge_lock held. */
+static segment *run_extend(unsigned i, unsigned j, size_t total, size_t map_align)
+{
+    uint8_t *start = (uint8_t *)huge_cache[i], *end = range_end(huge_cache[j]);
+    size_t len = (size_t)(end - start);
+    uintptr_t below = ((uintptr_t)start - (total - len)) & ~(uintptr_t)(map_align - 1);
+    segment *seg = NULL;
+    if (below < (uintptr_t)start && below != 0 &&
+        carve_os_map_at((void *)below, (uintptr_t)start - below) == 0) {
+        seg = (segment *)below; /* cache_insert puts it at i, just below the run */
+        seg->huge_map = (size_t)((uintptr_t)start - below);
+    } else if (((uintptr_t)start & (map_align - 1)) == 0 &&
+               carve_os_map_at(end, carve_align_up(total - len, carve_os_page_size())) == 0) {
+        seg = (segment *)end; /* at j + 1, just after it */
+        seg->huge_map = carve_align_up(total - len, carve_os_page_size());
+    } else {
         return NULL;
     }
-    dst->huge_map = total;
-    map_set(dst, total, true);
-    return dst;
+    seg->kind = SEG_HUGE_CACHED;
+    seg->huge_user = NULL;
+    seg->huge_freed_at = huge_cache[i]->huge_freed_at; /* nonzero: the block holds used memory */
+    map_list(seg, true);
+    __atomic_add_fetch(&segments_live, 1, RELAXED);
+    cache_insert(seg);
+    return cache_take(i, j + 1, (size_t)-1);
+}
+
+/* When no cached run holds total bytes: extend one of the two longest (longest first), so that
+ * only the missing part faults in. NULL when none could be extended. huge_lock held. */
+static segment *huge_extend(size_t total, size_t map_align)
+{
+    unsigned first[2] = {HUGE_CACHE_SLOTS, HUGE_CACHE_SLOTS}, last[2] = {0, 0};
+    size_t len[2] = {0, 0};
+    for (unsigned i = 0; i < huge_count;) {
+        unsigned j = i;
+        while (j + 1 < huge_count && (uint8_t *)huge_cache[j + 1] == range_end(huge_cache[j])) j++;
+        size_t l = (size_t)(range_end(huge_cache[j]) - (uint8_t *)huge_cache[i]);
+        if (l < total && l > len[1]) {
+            unsigned k = l > len[0] ? 0 : 1;
+            if (k == 0) first[1] = first[0], last[1] = last[0], len[1] = len[0];
+            first[k] = i, last[k] = j, len[k] = l;
+        }
+        i = j + 1;
+    }
+    for (unsigned k = 0; k < 2 && first[k] < HUGE_CACHE_SLOTS; k++) {
+        segment *seg = run_extend(first[k], last[k], total, map_align);
+        if (seg != NULL) return seg;
+    }
+    return NULL;
 }
 
 static void *huge_alloc(heap *h, size_t size, size_t align)
@@ -1051,34 +1234,12 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         total > ((size_t)1 << ADDR_BITS))
         return NULL;
     size_t map_align = align > SEG_SIZE ? align : SEG_SIZE;
-    segment *seg = NULL;
     pthread_mutex_lock(&huge_lock);
-    /* Cached mappings still hold committed pages, so a block made of them costs no page fault.
-     * First choice: the best fit among those that hold total and waste at most half of
-     * themselves. Else (not in secure mode, whose guard page would end up inside the block):
-     * the largest smaller one, whose pages move (mremap) to the head of a fresh mapping, so only
-     * the rest faults in. (Cutting a bigger one down to size was tried: the pages it unmapped
-     * had to fault in again for the next big block, 110k page faults against 64k on `large`.) */
-    unsigned best = HUGE_CACHE_SLOTS, smaller = HUGE_CACHE_SLOTS;
-    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
-        segment *c = huge_cache[i];
-        if (c == NULL || ((uintptr_t)c & (map_align - 1)) != 0) continue;
-        if (c->huge_map >= total && c->huge_map - total <= total) {
-            if (best == HUGE_CACHE_SLOTS || c->huge_map < huge_cache[best]->huge_map) best = i;
-        } else if (c->huge_map < total &&
-                   (smaller == HUGE_CACHE_SLOTS || c->huge_map > huge_cache[smaller]->huge_map)) {
-            smaller = i;
-        }
-    }
-    if (best == HUGE_CACHE_SLOTS && !secure_mode) best = smaller;
-    if (best < HUGE_CACHE_SLOTS) {
-        seg = huge_cache[best];
-        huge_cache[best] = NULL;
-        huge_cached_bytes -= seg->huge_map;
-    }
+    segment *seg = huge_from_cache(total, map_align);
+    if (seg == NULL && !secure_mode) seg = huge_extend(total, map_align);
+    if (seg != NULL) seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
     huge_expire(now_ns(), false);
     pthread_mutex_unlock(&huge_lock);
-    if (seg != NULL && seg->huge_map < total) seg = huge_grow(seg, total, map_align);
     if (seg == NULL) {
         seg = carve_os_map(total, map_align);
         if (seg == NULL) {
@@ -1087,64 +1248,50 @@ static void *huge_alloc(heap *h, size_t size, size_t align)
         }
         seg->huge_map = carve_align_up(total, carve_os_page_size());
         seg->kind = SEG_HUGE;
+        seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
         if (secure_mode) /* best effort, as for spans */
             carve_os_protect_none((uint8_t *)seg + seg->huge_map - guard_bytes(), guard_bytes());
         map_set(seg, seg->huge_map, true);
         __atomic_add_fetch(&segments_live, 1, RELAXED);
     }
-    __atomic_store_n(&seg->kind, SEG_HUGE, RELAXED); /* sweeps and stats read it */
-    seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
     ((block *)seg->huge_user)->mark = 0;
     bump(&h->allocs, 1);
     return seg->huge_user;
 }
 
 /* The bytes from the block to the end of its mapping, less the guard page (secure mode: the
- * mapping's last page). */
+ * mapping's last page); 0 for a cached range that never was a block. */
 static size_t huge_usable(const segment *seg)
 {
+    if (seg->huge_user == NULL) return 0;
     return seg->huge_map - (size_t)(seg->huge_user - (const uint8_t *)seg) - guard_bytes();
 }
 
-/* Cache seg for reuse; when every slot is taken, the oldest entry makes room (a program's
- * working set of large blocks moves on, its old sizes are the least likely to come back). */
+/* Cache seg's range for reuse; when the cache is full (slots or bytes), the oldest ranges make
+ * room (a program's working set of large blocks moves on, its old sizes are the least likely
+ * to come back). */
 static void huge_free(segment *seg)
 {
     __atomic_add_fetch(&huge_frees, 1, RELAXED);
-    segment *evicted = NULL;
     pthread_mutex_lock(&huge_lock);
-    __atomic_store_n(&seg->kind, SEG_HUGE_CACHED, RELAXED);
     seg->huge_freed_at = now_ns();
     huge_expire(seg->huge_freed_at, false);
-    bool cached = false;
     if (purge_delay_ns != 0 && seg->huge_map <= HUGE_CACHE_BYTES / 4) {
-        unsigned slot = HUGE_CACHE_SLOTS, oldest = HUGE_CACHE_SLOTS;
-        for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
-            if (huge_cache[i] == NULL) {
-                if (slot == HUGE_CACHE_SLOTS) slot = i;
-            } else if (oldest == HUGE_CACHE_SLOTS ||
-                       huge_cache[i]->huge_freed_at < huge_cache[oldest]->huge_freed_at) {
-                oldest = i;
-            }
+        while (huge_count == HUGE_CACHE_SLOTS || huge_cached_bytes + seg->huge_map > HUGE_CACHE_BYTES) {
+            unsigned oldest = 0;
+            for (unsigned i = 1; i < huge_count; i++)
+                if (huge_cache[i]->huge_freed_at < huge_cache[oldest]->huge_freed_at) oldest = i;
+            segment *evicted = huge_cache[oldest];
+            cache_remove(oldest, oldest);
+            huge_unmap(evicted);
         }
-        if (slot == HUGE_CACHE_SLOTS ||
-            (huge_cached_bytes + seg->huge_map > HUGE_CACHE_BYTES && oldest < HUGE_CACHE_SLOTS)) {
-            slot = oldest;
-            evicted = huge_cache[oldest];
-            huge_cached_bytes -= evicted->huge_map;
-            huge_cache[oldest] = NULL;
-        }
-        if (huge_cached_bytes + seg->huge_map <= HUGE_CACHE_BYTES) {
-            huge_cache[slot] = seg;
-            huge_cached_bytes += seg->huge_map;
-            cached = true;
-        }
+        __atomic_store_n(&seg->kind, SEG_HUGE_CACHED, RELAXED);
+        cache_insert(seg);
+        sweep_note(seg->huge_freed_at + purge_delay_ns); /* expired by a later sweep */
+    } else {
+        huge_unmap(seg);
     }
-    uint64_t expiry = seg->huge_freed_at + purge_delay_ns; /* once unlocked, seg may be reused */
     pthread_mutex_unlock(&huge_lock);
-    if (evicted != NULL) huge_unmap(evicted);
-    if (!cached) huge_unmap(seg);
-    else sweep_note(expiry); /* expired by a later sweep */
 }
 
 /* ---- abandon and reclaim ------------------------------------------------------------------- */
@@ -1295,7 +1442,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
         if (p != NULL) {
             page *pg = page_of(seg_of(p), p);
             usable = large_usable(pg);
-            if (zero) memset(p, 0, size);
+            if (zero && !pg->zeroed) memset(p, 0, size); /* (the mark word is 0 already) */
         }
     } else {
         p = huge_alloc(h, size, align);
@@ -1892,9 +2039,42 @@ size_t carve_malloc_check(void)
     return bad;
 }
 
+/* The huge cache and the huge blocks (every thread's): cached ranges in address order, none
+ * overlapping another or a live block, each with its header, chunk-map bytes and place on the
+ * list of mappings; their bytes add up; live blocks overlap nothing. */
+static size_t huge_check(void)
+{
+    size_t bad = 0, bytes = 0, listed = 0;
+    pthread_mutex_lock(&huge_lock);
+    for (unsigned i = 0; i < huge_count; i++) {
+        segment *c = huge_cache[i];
+        bytes += c->huge_map;
+        if (c->kind != SEG_HUGE_CACHED || seg_of(c) != c || seg_of(range_end(c) - 1) != c ||
+            (i + 1 < huge_count && range_end(c) > (uint8_t *)huge_cache[i + 1]))
+            bad++;
+    }
+    if (bytes != huge_cached_bytes || huge_count > HUGE_CACHE_SLOTS) bad++;
+    pthread_mutex_lock(&segs_lock);
+    for (segment *seg = all_segs; seg != NULL; seg = seg->all_next) {
+        uint32_t kind = __atomic_load_n(&seg->kind, RELAXED);
+        if (kind == SEG_HUGE_CACHED) listed++;
+        if (kind != SEG_HUGE) continue;
+        for (unsigned i = 0; i < huge_count; i++)
+            if ((uint8_t *)seg < range_end(huge_cache[i]) && (uint8_t *)huge_cache[i] < range_end(seg)) bad++;
+        for (segment *o = seg->all_next; o != NULL; o = o->all_next)
+            if (__atomic_load_n(&o->kind, RELAXED) == SEG_HUGE && (uint8_t *)seg < range_end(o) &&
+                (uint8_t *)o < range_end(seg))
+                bad++;
+    }
+    pthread_mutex_unlock(&segs_lock);
+    bad += listed != huge_count; /* read under huge_lock: other threads cache and take ranges */
+    pthread_mutex_unlock(&huge_lock);
+    return bad;
+}
+
 static size_t malloc_check(heap *h)
 {
-    size_t bad = 0;
+    size_t bad = huge_check();
     for (unsigned c = 0; c <= NCLASS; c++) {
         pqueue *q = c < NCLASS ? &h->queue[c] : &h->full;
         if (c < NCLASS && h->current[c] != (q->first != NULL && !slow_mode ? q->first : &empty_page))

@@ -6,7 +6,8 @@
  * by align - page and trimming the head and the tail takes three, and every munmap makes the
  * kernel (and, in a virtual machine, the hypervisor) flush page-table state. Mappings grow
  * downwards as the kernel's own top-down placement does. When the slot is taken, they
- * over-map and trim, which wastes no address space once trimmed.
+ * over-map and trim, which wastes no address space once trimmed. carve_os_map_at maps at one
+ * exact address, never over an existing mapping, to extend a mapping in place.
  */
 #include "os/os.h"
 #include "internal.h"
@@ -86,19 +87,37 @@ void *carve_os_map(size_t bytes, size_t align)
     return (void *)aligned;
 }
 
+int carve_os_map_at(void *at, size_t bytes)
+{
+    size_t len;
+    if (bytes == 0 || !carve_align_up_checked(bytes, carve_os_page_size(), &len)) {
+        errno = bytes == 0 ? EINVAL : ENOMEM;
+        return -1;
+    }
+    if (injected_failure()) {
+        errno = ENOMEM;
+        return -1;
+    }
+    void *p = mmap(at, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return -1;
+    if (p != at) { /* a kernel without MAP_FIXED_NOREPLACE took the address as a hint */
+        munmap(p, len);
+        errno = EEXIST;
+        return -1;
+    }
+    /* the next aligned mapping goes below this one, as below any other */
+    uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED);
+    if (hint == 0 || (uintptr_t)at < hint) __atomic_store_n(&map_hint, (uintptr_t)at, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&mapped_bytes, len, __ATOMIC_RELAXED);
+    return 0;
+}
+
 int carve_os_unmap(void *p, size_t bytes)
 {
     size_t len = carve_align_up(bytes, carve_os_page_size());
     if (munmap(p, len) != 0) return -1;
     __atomic_sub_fetch(&mapped_bytes, len, __ATOMIC_RELAXED);
-    return 0;
-}
-
-int carve_os_move(void *p, size_t bytes, void *dst)
-{
-    size_t len = carve_align_up(bytes, carve_os_page_size());
-    if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) return -1;
-    __atomic_sub_fetch(&mapped_bytes, len, __ATOMIC_RELAXED); /* dst was counted already */
     return 0;
 }
 

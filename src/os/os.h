@@ -19,12 +19,13 @@ size_t carve_os_page_size(void);
 /* bytes (rounded up to pages) of fresh, zeroed, read-write memory, aligned to align (a power of
  * two; 0 or anything up to the page size means page-aligned). NULL and errno on failure. */
 void *carve_os_map(size_t bytes, size_t align);
-/* Give back a mapping, or part of one, taken with carve_os_map. 0, or -1 and errno. */
+/* bytes (rounded up to pages) of fresh, zeroed, read-write memory exactly at at (page-aligned),
+ * only where nothing is mapped yet (MAP_FIXED_NOREPLACE: an existing mapping is never replaced):
+ * how a mapping is extended in place. 0, or -1 and errno (EEXIST when the range is taken). */
+int carve_os_map_at(void *at, size_t bytes);
+/* Give back a mapping, or part of one, taken with carve_os_map or carve_os_map_at (ranges of
+ * several adjacent ones at once too). 0, or -1 and errno. */
 int carve_os_unmap(void *p, size_t bytes);
-/* Move the pages of [p, p + bytes) (a mapping or the head of one) to dst, the start of a mapping
- * of at least bytes taken with carve_os_map: their content moves with them, without a copy or a
- * page fault (mremap), and [p, p + bytes) is unmapped. 0, or -1 and errno (nothing moved). */
-int carve_os_move(void *p, size_t bytes, void *dst);
 /* Return the pages' memory to the OS but keep the range mapped; it reads as zero afterwards.
  * p and bytes are page-aligned. 0, or -1 and errno. */
 int carve_os_decommit(void *p, size_t bytes);

@@ -81,6 +81,33 @@ START_TEST(os_map_is_aligned_and_injectable)
 }
 END_TEST
 
+/* carve_os_map_at maps exactly where it is told, only where nothing is mapped: it extends a
+ * mapping in place (one range unmapped at once afterwards), refuses a taken range with EEXIST,
+ * and obeys the fault injection. */
+START_TEST(os_map_at_extends_in_place_only)
+{
+    size_t ps = carve_os_page_size(), before = carve_os_mapped_bytes();
+    unsigned char *p = carve_os_map(4 * ps, 1u << 20);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(carve_os_unmap(p + 2 * ps, 2 * ps), 0); /* a hole after two pages */
+    errno = 0;
+    ck_assert_int_eq(carve_os_map_at(p + ps, ps), -1); /* taken: never replaced */
+    ck_assert_int_eq(errno, EEXIST);
+    p[0] = 7;
+    ck_assert_int_eq(carve_os_map_at(p + 2 * ps, 2 * ps), 0);
+    p[4 * ps - 1] = 9; /* the extension is read-write */
+    ck_assert_uint_eq(p[0], 7);
+    ck_assert_uint_eq(carve_os_mapped_bytes(), before + 4 * ps);
+    carve_os_fail_after(0);
+    errno = 0;
+    ck_assert_int_eq(carve_os_map_at(p + 4 * ps, ps), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    carve_os_fail_after(-1);
+    ck_assert_int_eq(carve_os_unmap(p, 4 * ps), 0); /* both parts at once */
+    ck_assert_uint_eq(carve_os_mapped_bytes(), before);
+}
+END_TEST
+
 START_TEST(checked_arithmetic_catches_overflow)
 {
     size_t out;
@@ -101,6 +128,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, stats_begin_refuses_wrong_version_or_size);
     tcase_add_test(tc, output_goes_through_the_configured_function);
     tcase_add_test(tc, os_map_is_aligned_and_injectable);
+    tcase_add_test(tc, os_map_at_extends_in_place_only);
     tcase_add_test(tc, checked_arithmetic_catches_overflow);
     suite_add_tcase(s, tc);
     return s;

@@ -212,6 +212,30 @@ START_TEST(calloc_zeroes_reused_memory)
 }
 END_TEST
 
+/* calloc of a large block made of slices that hold no data (never written, or decommitted by
+ * trim) knows they read as zero and touches none of its pages; on slices just freed it zeroes
+ * (calloc_zeroes_reused_memory). */
+START_TEST(calloc_of_clean_slices_touches_nothing)
+{
+    carve_trim(); /* every free slice decommitted */
+    const size_t n = (size_t)1 << 20, ps = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *z = carve_calloc(1, n);
+    ck_assert_ptr_nonnull(z);
+    void *pages[256];
+    size_t np = 0;
+    for (size_t at = ps; at + ps <= n && np < 256; at += ps) pages[np++] = z + at;
+    ck_assert_uint_eq(resident_permille(pages, np), 0); /* no memset ran over them */
+    for (size_t k = 0; k < n; k++)
+        if (z[k] != 0) ck_abort_msg("calloc byte %zu is %d", k, z[k]);
+    memset(z, 0xcd, n);
+    carve_free(z);
+    z = carve_calloc(1, n); /* the same, now dirty, slices: zeroed */
+    for (size_t k = 0; k < n; k++)
+        if (z[k] != 0) ck_abort_msg("calloc on dirty slices: byte %zu is %d", k, z[k]);
+    carve_free(z);
+}
+END_TEST
+
 /* Random operations against a shadow model: each live block carries a pattern seeded by its
  * slot, checked at every realloc and free (an overlap or a lost byte breaks it). */
 START_TEST(random_operations_match_shadow_model)
@@ -341,6 +365,39 @@ START_TEST(freed_pages_go_back_while_the_thread_only_churns_small_blocks)
 }
 END_TEST
 
+/* A thread that keeps taking new pages (a large block allocated and freed in a loop, far more
+ * slices per tick than it has free) defers the decommit of its free slices, since it is
+ * growing into them, but only for a few ticks: the 32 MiB it freed still go back. Every 1024th
+ * block stays, so that no segment is left empty (empty ones are unmapped, which would hide the
+ * purge). The deadline (5 s) is only there to end a failing run. */
+START_TEST(freed_pages_go_back_while_the_thread_keeps_taking_new_pages)
+{
+    enum { N = 16384 };
+    static void *p[N], *freed[N];
+    size_t nfreed = 0;
+    for (int i = 0; i < N; i++) {
+        p[i] = carve_malloc(2000);
+        memset(p[i], 1, 2000);
+    }
+    for (int i = 0; i < N; i++) {
+        if (i % 1024 == 0) continue;
+        carve_free(p[i]);
+        freed[nfreed++] = p[i];
+    }
+    double start = now_seconds();
+    unsigned share = 1000;
+    while ((share = resident_permille(freed, nfreed)) > 50 && now_seconds() - start < 5) {
+        for (int k = 0; k < 100; k++) {
+            volatile char *big = carve_malloc(200000); /* four slices, claimed and freed */
+            big[0] = 1;
+            carve_free((void *)big);
+        }
+    }
+    ck_assert_msg(share <= 50, "%u per mille still resident after %.1f s", share, now_seconds() - start);
+    for (int i = 0; i < N; i += 1024) carve_free(p[i]);
+}
+END_TEST
+
 /* The huge cache expires the same way: freed huge blocks are unmapped a delay after their free
  * while the thread only churns small blocks. */
 START_TEST(cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks)
@@ -379,50 +436,54 @@ START_TEST(large_blocks_are_cached)
 }
 END_TEST
 
-/* A cached mapping serves any request it holds with at most half of itself to spare (best fit),
- * and a free into a full cache (16 slots) evicts the oldest entry instead of the new one. */
-START_TEST(huge_cache_fits_best_and_evicts_oldest)
+/* A freed huge block's range serves later blocks from its head: a smaller request takes whole
+ * 4 MiB chunks of it and leaves the rest cached as a range of its own, so three 3 MiB blocks come
+ * out of one freed 12 MiB mapping, side by side, without mapping anything; two adjacent freed
+ * ranges serve one block across both (calloc zeroes the header that stood between them).
+ * Secure mode takes whole ranges only: see huge_blocks_end_in_a_guard_page. */
+START_TEST(huge_cache_splits_a_range_and_joins_neighbours)
 {
     carve_trim();
-    void *six = carve_malloc((size_t)6 << 20), *seven = carve_malloc((size_t)7 << 20);
-    ck_assert_ptr_nonnull(six);
-    ck_assert_ptr_nonnull(seven);
-    carve_free(seven);
-    carve_free(six);
-    void *four = carve_malloc((size_t)4 << 20);
-    ck_assert_ptr_eq(four, six); /* 6 MiB is the smallest that holds 4 MiB */
-    carve_free(four);
-    carve_trim();
-
-    enum { N = 17 };
-    void *blk[N];
-    for (int i = 0; i < N; i++) {
-        blk[i] = carve_malloc((size_t)3 << 20);
-        ck_assert_ptr_nonnull(blk[i]);
+    if (carve_option_get(CARVE_OPTION_SECURE)) return;
+    const size_t mib = (size_t)1 << 20, chunk = 4 * mib;
+    unsigned char *big = carve_malloc(12 * mib - 4096); /* a 12 MiB mapping, header included */
+    ck_assert_ptr_nonnull(big);
+    memset(big, 0xee, 12 * mib - 4096);
+    carve_free(big);
+    size_t mapped = carve_os_mapped_bytes();
+    unsigned char *blk[3];
+    for (int i = 0; i < 3; i++) {
+        blk[i] = carve_malloc(3 * mib);
+        ck_assert_ptr_eq(blk[i], big + (size_t)i * chunk); /* the next head of the range */
+        ck_assert_uint_ge(carve_usable_size(blk[i]), 3 * mib);
+        ck_assert_uint_eq(carve_os_mapped_bytes(), mapped);
+        fill(blk[i], 3 * mib, (unsigned)i + 1);
+        ck_assert_uint_eq(carve_malloc_check(), 0);
     }
-    size_t live = carve_os_mapped_bytes();
-    for (int i = 0; i < N; i++) carve_free(blk[i]);
-    size_t cached = carve_os_mapped_bytes();
-    ck_assert_uint_lt(cached, live);                           /* one entry evicted */
-    ck_assert_uint_gt(cached + ((size_t)4 << 20), live);       /* ... only one      */
-    for (int i = 1; i < N; i++) {
-        blk[i] = carve_malloc((size_t)3 << 20);
-        ck_assert_ptr_nonnull(blk[i]);
-    }
-    ck_assert_uint_eq(carve_os_mapped_bytes(), cached); /* all 16 served from the cache */
-    for (int i = 1; i < N; i++) carve_free(blk[i]);
+    for (int i = 0; i < 3; i++) ck_assert(same(blk[i], 3 * mib, (unsigned)i + 1)); /* no overlap */
+    carve_free(blk[1]);
+    carve_free(blk[0]);
+    unsigned char *joined = carve_calloc(1, 7 * mib);
+    ck_assert_ptr_eq(joined, big);
+    ck_assert_uint_eq(carve_os_mapped_bytes(), mapped);
+    for (size_t i = 0; i < 7 * mib; i += 512) ck_assert_uint_eq(joined[i], 0);
+    for (size_t i = chunk - 8192; i < chunk + 8192; i++) ck_assert_uint_eq(joined[i], 0);
+    ck_assert(same(blk[2], 3 * mib, 3));
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    carve_free(joined);
+    carve_free(blk[2]);
     carve_trim();
-    ck_assert_uint_lt(carve_os_mapped_bytes() + ((size_t)16 * (3 << 20)), cached + 1);
+    ck_assert_uint_le(carve_os_mapped_bytes() + 12 * mib, mapped);
 }
 END_TEST
 
-/* A huge request that no cached mapping fits takes the largest smaller one and grows it (its
- * pages move, without a copy, to the head of a fresh mapping): the mapped total grows by the
- * difference only, the block is whole, and calloc still zeroes what the old block had written. */
-START_TEST(huge_cache_grows_a_smaller_mapping)
+/* A huge request that no cached range holds grows the largest one in place: only the missing
+ * part is mapped (right below or right after the range), so the block contains the cached
+ * range's memory, and calloc still zeroes what the old block had written. */
+START_TEST(huge_cache_extends_a_range_in_place)
 {
     carve_trim();
-    if (carve_option_get(CARVE_OPTION_SECURE)) return; /* secure mode keeps its guard pages */
+    if (carve_option_get(CARVE_OPTION_SECURE)) return; /* its guard page would end up inside */
     size_t small = (size_t)3 << 20, big = (size_t)7 << 20;
     unsigned char *a = carve_malloc(small);
     ck_assert_ptr_nonnull(a);
@@ -433,11 +494,141 @@ START_TEST(huge_cache_grows_a_smaller_mapping)
     ck_assert_ptr_nonnull(b);
     ck_assert_uint_lt(carve_os_mapped_bytes(), cached + big); /* the 3 MiB were reused */
     ck_assert_uint_ge(carve_usable_size(b), big);
+    ck_assert(a >= b && a + small <= b + carve_usable_size(b)); /* in place, not moved */
     for (size_t i = 0; i < big; i += 4096) ck_assert_uint_eq(b[i], 0);
     ck_assert_uint_eq(b[big - 1], 0);
+    ck_assert_uint_eq(carve_malloc_check(), 0);
     memset(b, 0xcd, big);
     carve_free(b);
     carve_trim();
+}
+END_TEST
+
+/* The cache holds at most 64 ranges: freeing 65 huge blocks unmaps the oldest one only, and the
+ * 64 cached ones serve 64 requests without a new mapping. */
+START_TEST(huge_cache_evicts_oldest_when_full)
+{
+    carve_trim();
+    enum { N = 65 };
+    const size_t size = ((size_t)2 << 20) + 65536;
+    void *blk[N];
+    for (int i = 0; i < N; i++) {
+        blk[i] = carve_malloc(size);
+        ck_assert_ptr_nonnull(blk[i]);
+    }
+    size_t live = carve_os_mapped_bytes();
+    for (int i = 0; i < N; i++) carve_free(blk[i]);
+    size_t cached = carve_os_mapped_bytes();
+    ck_assert_uint_lt(cached, live);                      /* one range evicted */
+    ck_assert_uint_ge(cached + size + 8192 + 4096, live); /* ... only one      */
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    for (int i = 1; i < N; i++) {
+        blk[i] = carve_malloc(size);
+        ck_assert_ptr_nonnull(blk[i]);
+    }
+    ck_assert_uint_eq(carve_os_mapped_bytes(), cached); /* all 64 served from the cache */
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    for (int i = 1; i < N; i++) carve_free(blk[i]);
+    carve_trim();
+    ck_assert_uint_le(carve_os_mapped_bytes() + (size_t)(N - 1) * size, cached);
+}
+END_TEST
+
+/* The permissions of the page holding address a, from /proc/self/maps ("rw-p", "---p"), or "". */
+static const char *page_perms(uintptr_t a, char out[8])
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    out[0] = '\0';
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && a >= lo && a < hi) {
+            strcpy(out, perms);
+            break;
+        }
+    }
+    if (f != NULL) fclose(f);
+    return out;
+}
+
+/* Secure mode: the page after every huge block is a guard page (PROT_NONE), whether the block
+ * was mapped afresh or is a cached range used again; a reused range is never split or joined
+ * (the guard would end up inside a block). Without secure mode the last usable byte is simply
+ * there. */
+START_TEST(huge_blocks_end_in_a_guard_page)
+{
+    carve_trim();
+    bool secure = carve_option_get(CARVE_OPTION_SECURE) != 0;
+    const size_t mib = (size_t)1 << 20;
+    const size_t want[] = {3 * mib, 6 * mib, 5 * mib, 4 * mib, 12 * mib, 3 * mib};
+    unsigned char *blk[6];
+    char perms[8];
+    for (int i = 0; i < 6; i++) {
+        blk[i] = carve_malloc(want[i]);
+        ck_assert_ptr_nonnull(blk[i]);
+        if (i == 2) carve_free(blk[1]);      /* 6 MiB cached: the 4 MiB request reuses it */
+        if (i == 4) carve_free(blk[3]);      /* ... and the 3 MiB one takes a cached range */
+        if (i == 3 || i == 5) ck_assert_ptr_eq(blk[i], blk[1]);
+        size_t us = carve_usable_size(blk[i]);
+        blk[i][us - 1] = 1;
+        if (secure) ck_assert_str_eq(page_perms((uintptr_t)blk[i] + us, perms), "---p");
+    }
+    for (int i = 0; i < 6; i++)
+        if (i != 1 && i != 3) carve_free(blk[i]);
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    carve_trim();
+}
+END_TEST
+
+/* Random huge blocks (2..24 MiB, some aligned to 8 or 16 MiB, some grown or shrunk by realloc),
+ * allocated and freed in random order, so that the cache splits, joins and extends ranges:
+ * after every step no two live blocks overlap, each keeps its pattern (written at its start,
+ * its end and every 1 MiB), and carve_malloc_check (which checks the cached ranges against the
+ * live blocks) finds nothing. */
+START_TEST(huge_blocks_are_never_handed_out_twice)
+{
+    uint64_t seed = test_seed();
+    test_rng r = {seed};
+    enum { SLOTS = 16 };
+    unsigned char *ptr[SLOTS] = {0};
+    size_t len[SLOTS] = {0};
+    const size_t mib = (size_t)1 << 20;
+    long steps = 300 * (long)test_scale();
+    for (long step = 0; step < steps; step++) {
+        unsigned k = (unsigned)test_rng_below(&r, SLOTS);
+        size_t n = 2 * mib + (size_t)test_rng_below(&r, 22 * mib);
+        unsigned kind = (unsigned)test_rng_below(&r, 6);
+        if (ptr[k] != NULL && kind == 0) {
+            ptr[k] = carve_realloc(ptr[k], n);
+            if (ptr[k] == NULL) CARVE_FAILF(seed, "step %ld: realloc failed", step);
+            len[k] = len[k] < n ? len[k] : n;
+        } else {
+            carve_free(ptr[k]);
+            size_t a = kind == 1 ? 8 * mib : kind == 2 ? 16 * mib : 16;
+            ptr[k] = carve_aligned_alloc(a, n);
+            if (ptr[k] == NULL || (uintptr_t)ptr[k] % a != 0)
+                CARVE_FAILF(seed, "step %ld: aligned_alloc(%zu, %zu) failed", step, a, n);
+            len[k] = n;
+        }
+        for (size_t at = 0; at < len[k]; at += mib) ptr[k][at] = (unsigned char)(k + 1);
+        ptr[k][len[k] - 1] = (unsigned char)(k + 1);
+        for (unsigned i = 0; i < SLOTS; i++) {
+            if (ptr[i] == NULL) continue;
+            for (size_t at = 0; at < len[i]; at += mib)
+                if (ptr[i][at] != (unsigned char)(i + 1)) CARVE_FAILF(seed, "step %ld: slot %u overwritten", step, i);
+            if (ptr[i][len[i] - 1] != (unsigned char)(i + 1)) CARVE_FAILF(seed, "step %ld: slot %u end overwritten", step, i);
+            for (unsigned j = 0; j < i; j++)
+                if (ptr[j] != NULL && ptr[i] < ptr[j] + carve_usable_size(ptr[j]) &&
+                    ptr[j] < ptr[i] + carve_usable_size(ptr[i]))
+                    CARVE_FAILF(seed, "step %ld: slots %u and %u overlap", step, i, j);
+        }
+        size_t bad = carve_malloc_check();
+        if (bad != 0) CARVE_FAILF(seed, "step %ld: carve_malloc_check found %zu violations", step, bad);
+        if (test_rng_below(&r, 100) == 0) carve_trim();
+    }
+    for (unsigned i = 0; i < SLOTS; i++) carve_free(ptr[i]);
+    ck_assert_uint_eq(carve_malloc_check(), 0);
 }
 END_TEST
 
@@ -576,14 +767,19 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, realloc_keeps_content);
     tcase_add_test(tc, free_preserves_errno);
     tcase_add_test(tc, calloc_zeroes_reused_memory);
+    tcase_add_test(tc, calloc_of_clean_slices_touches_nothing);
     tcase_add_test(tc, random_operations_match_shadow_model);
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
     tcase_add_test(tc, freed_pages_go_back_while_the_thread_only_churns_small_blocks);
+    tcase_add_test(tc, freed_pages_go_back_while_the_thread_keeps_taking_new_pages);
     tcase_add_test(tc, cached_huge_blocks_expire_while_the_thread_only_churns_small_blocks);
     tcase_add_test(tc, large_blocks_are_cached);
-    tcase_add_test(tc, huge_cache_fits_best_and_evicts_oldest);
-    tcase_add_test(tc, huge_cache_grows_a_smaller_mapping);
+    tcase_add_test(tc, huge_cache_splits_a_range_and_joins_neighbours);
+    tcase_add_test(tc, huge_cache_extends_a_range_in_place);
+    tcase_add_test(tc, huge_cache_evicts_oldest_when_full);
+    tcase_add_test(tc, huge_blocks_end_in_a_guard_page);
+    tcase_add_test(tc, huge_blocks_are_never_handed_out_twice);
     tcase_add_test(tc, stats_follow_the_blocks);
     tcase_add_test(tc, options_have_defaults_and_descriptions);
     tcase_add_test(tc, docs_table_matches_the_option_table);
