@@ -21,7 +21,7 @@ int mbench_simple(void)
     enum { BATCH = 1000 };
     static void *blocks[BATCH];
     static const size_t sizes[] = {16, 32, 64, 128, 256, 512};
-    uint64_t rounds = mbench_scaled(400), sum = 0;
+    uint64_t rounds = mbench_scaled(4000), sum = 0;
     for (uint64_t round = 0; round < rounds; round++) {
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             size_t size = sizes[s];
