@@ -33,7 +33,9 @@
  *     large pages always sit in `full`.
  *   - heap.current[c] is queue[c]'s head, or the static empty page (never NULL).
  *   - a segment is owned by one heap (seg.heap) or is on the abandoned list (seg.heap 0).
- *   - a segment's free_mask, dirty_mask, aged_mask and purge_at change only under its spin
+ *   - purged_mask is within free_mask and outside dirty_mask: slices a purge decommitted and
+ *     nobody took since (taking them faults them in with one call, populate_purged).
+ *   - a segment's free_mask, dirty_mask, aged_mask, purged_mask and purge_at change only under its spin
  *     lock (seg.lock): the owner claims and releases slices under it, a sweep (any thread, see
  *     sweep) decommits free slices under it. The fast paths never take it.
  *   - outside a running sweep, sweep_at is never later than the purge deadline of any segment
@@ -130,6 +132,8 @@ typedef struct segment {
     uint64_t free_mask;      /* slices not in a page (written by the owner, under lock)   */
     uint64_t dirty_mask;     /* free slices that may still hold committed memory (lock)   */
     uint64_t aged_mask;      /* dirty slices that were already dirty at the last tick (lock) */
+    uint64_t purged_mask;    /* free slices a purge decommitted (lock): taken again, they are
+                                faulted in with one call (populate_purged)               */
     uint64_t purge_at;       /* ns deadline of the next purge tick, 0 = none (lock)       */
     uint64_t released_at;    /* ns time of the last page release (owner)                  */
     uint64_t claims_seen;    /* the owner's claims at the last tick (lock)                */
@@ -576,6 +580,21 @@ static void sweep_note(uint64_t at)
            !__atomic_compare_exchange_n(&sweep_at, &cur, at, true, RELAXED, RELAXED)) {}
 }
 
+/* Slices (bits) of seg that a purge decommitted and that are now taken for a page or a grown
+ * block: fault them in with one call per run, not one fault per page (on this project's VMs a
+ * fault costs microseconds, and the rss bench refaulted 70k pages a run). Memory never written
+ * (fresh from the OS) is left to fault on first touch, so a reservation the program never
+ * touches costs no RSS. Best effort: on a kernel without MADV_POPULATE_WRITE nothing happens. */
+static void populate_purged(segment *seg, uint64_t bits)
+{
+    while (bits != 0) {
+        unsigned s = carve_ctz64(bits), e = s;
+        while (e < SLICES && (bits >> e & 1)) e++;
+        carve_os_populate((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
+        bits &= e >= 64 ? 0 : ~(uint64_t)0 << e;
+    }
+}
+
 /* Decommit the free slices of seg in mask. Called with seg locked. */
 static bool segment_purge(segment *seg, uint64_t mask)
 {
@@ -590,6 +609,8 @@ static bool segment_purge(segment *seg, uint64_t mask)
         /* slices that stay committed stay dirty: span_alloc takes a clean slice to read zero */
         if (carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE) != 0)
             __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | run, RELAXED);
+        else
+            seg->purged_mask |= run;
         d &= ~run;
     }
     return any;
@@ -737,8 +758,11 @@ static int find_run(uint64_t free_mask, unsigned n)
 
 static heap *reclaim_one(heap *h);
 
-/* A fresh page descriptor spanning n slices, owned by h. NULL when no memory is left. */
-static page *span_alloc(heap *h, unsigned n)
+/* A fresh page descriptor spanning n slices, owned by h. NULL when no memory is left.
+ * populate: fault in the slices a purge decommitted (populate_purged); for small-class pages,
+ * whose blocks carve hands out before it takes another page, not for large blocks, which a
+ * program (a calloc of a sparse table) may never touch. */
+static page *span_alloc(heap *h, unsigned n, bool populate)
 {
     for (int attempt = 0;; attempt++) {
         /* First pass: slices that are still committed (dirty), so that freed memory is reused
@@ -757,7 +781,10 @@ static page *span_alloc(heap *h, unsigned n)
             seg->free_mask &= ~bits;
             __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~bits, RELAXED);
             seg->aged_mask &= ~bits;
+            uint64_t purged = seg->purged_mask & bits;
+            seg->purged_mask &= ~bits;
             seg_unlock(seg);
+            if (populate) populate_purged(seg, purged);
             for (unsigned i = 0; i < n; i++) {
                 seg->slice_head[s + i] = (uint8_t)s;
                 if (i > 0) seg->pages[s + i].kind = PAGE_TAIL;
@@ -885,7 +912,7 @@ static void page_collect(page *pg)
 
 static page *page_new_small(heap *h, unsigned c)
 {
-    page *pg = span_alloc(h, class_slices(c));
+    page *pg = span_alloc(h, class_slices(c), true);
     if (pg == NULL) return NULL;
     size_t bs = class_size(c);
     pg->kind = PAGE_SMALL;
@@ -1004,7 +1031,7 @@ static void *large_alloc(heap *h, size_t size, size_t align)
         __atomic_exchange_n(&h->remote_hint, 0, __ATOMIC_ACQUIRE))
         heap_collect_full(h); /* large blocks other threads freed: their spans come back */
     maintain(h);
-    page *pg = span_alloc(h, (unsigned)n);
+    page *pg = span_alloc(h, (unsigned)n, false);
     if (pg == NULL) return NULL;
     uintptr_t user = carve_align_up_ptr((uintptr_t)pg->area, align < 16 ? 16 : align);
     pg->kind = PAGE_LARGE;
@@ -1818,6 +1845,7 @@ static bool grow_large_in_place(void *p, size_t size)
     seg->free_mask &= ~more;
     __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~more, RELAXED);
     seg->aged_mask &= ~more;
+    seg->purged_mask &= ~more; /* a grown large block faults on first touch, as in large_alloc */
     seg_unlock(seg);
     for (unsigned i = s + pg->slices; i < s + n; i++) {
         seg->slice_head[i] = (uint8_t)s;
@@ -2096,6 +2124,9 @@ static size_t malloc_check(heap *h)
     }
     for (segment *seg = h->segs; seg != NULL; seg = seg->next) {
         if (seg_of(seg) != seg || (seg->free_mask & 1) != 0 || seg->kind != SEG_NORMAL) bad++;
+        seg_lock(seg); /* a sweep may decommit meanwhile */
+        bad += (seg->purged_mask & ~(seg->free_mask & ~seg->dirty_mask)) != 0; /* purged: free, clean */
+        seg_unlock(seg);
         for (unsigned s = 1; s < SLICES; s++) {
             bool is_free = seg->free_mask >> s & 1;
             const page *pg = &seg->pages[seg->slice_head[s]];

@@ -123,6 +123,11 @@ int carve_os_unmap(void *p, size_t bytes)
 
 int carve_os_decommit(void *p, size_t bytes) { return madvise(p, bytes, MADV_DONTNEED); }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+int carve_os_populate(void *p, size_t bytes) { return madvise(p, bytes, MADV_POPULATE_WRITE); }
+
 int carve_os_protect_none(void *p, size_t bytes) { return mprotect(p, bytes, PROT_NONE); }
 
 int carve_os_protect_rw(void *p, size_t bytes) { return mprotect(p, bytes, PROT_READ | PROT_WRITE); }

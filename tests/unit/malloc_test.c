@@ -344,6 +344,44 @@ START_TEST(empty_pages_are_decommitted_after_the_delay)
 }
 END_TEST
 
+/* A small-class page taken from slices a purge gave back is faulted in at once (one
+ * MADV_POPULATE_WRITE, not a fault per page): the blocks the page has not handed out yet are
+ * resident before anyone touches them. A page on fresh slices is not (it faults on first
+ * touch, as calloc_of_clean_slices_touches_nothing checks for large blocks). Skipped where the
+ * kernel lacks MADV_POPULATE_WRITE (before Linux 5.14). */
+START_TEST(pages_on_purged_slices_are_faulted_in_at_once)
+{
+    enum { N = 64, BS = 24 * 1024 };
+    static void *p[N];
+    long probe_page = sysconf(_SC_PAGESIZE);
+    void *probe = mmap(NULL, (size_t)probe_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(probe, MAP_FAILED);
+    int can_populate = madvise(probe, (size_t)probe_page, 23 /* MADV_POPULATE_WRITE */) == 0;
+    munmap(probe, (size_t)probe_page);
+    if (!can_populate) return;
+    void *keep = carve_malloc(64); /* first: its segment stays mapped through the trim */
+    for (int i = 0; i < N; i++) { /* several pages of the class, written */
+        p[i] = carve_malloc(BS);
+        memset(p[i], 1, BS);
+    }
+    for (int i = 0; i < N; i++) carve_free(p[i]);
+    carve_trim(); /* every free slice decommitted */
+    ck_assert_uint_eq(resident_permille(p, N), 0);
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    unsigned char *first = carve_malloc(BS); /* a new page, on the purged slices */
+    ck_assert_ptr_nonnull(first);
+    /* the middle of each block the page has not handed out: not even a free-list link there */
+    void *later[7];
+    size_t bs = carve_usable_size(first);
+    for (int k = 0; k < 7; k++) later[k] = first + (size_t)(k + 1) * bs + bs / 2;
+    unsigned share = resident_permille(later, 7);
+    ck_assert_msg(share == 1000, "%u per mille of the untouched blocks resident", share);
+    ck_assert_uint_eq(carve_malloc_check(), 0);
+    carve_free(first);
+    carve_free(keep);
+}
+END_TEST
+
 /* The purge runs from the free and refill paths too: a thread that frees 32 MiB and then only
  * allocates and frees one small block (no new page, no large block) still gives the freed pages
  * back, one to two delays later. The deadline (5 s) is only there to end a failing run. */
@@ -768,6 +806,7 @@ static Suite *malloc_suite(void)
     tcase_add_test(tc, free_preserves_errno);
     tcase_add_test(tc, calloc_zeroes_reused_memory);
     tcase_add_test(tc, calloc_of_clean_slices_touches_nothing);
+    tcase_add_test(tc, pages_on_purged_slices_are_faulted_in_at_once);
     tcase_add_test(tc, random_operations_match_shadow_model);
     tcase_add_test(tc, trim_returns_memory);
     tcase_add_test(tc, empty_pages_are_decommitted_after_the_delay);
