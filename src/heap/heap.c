@@ -488,6 +488,17 @@ CARVE_HOT void tlsf_unlink_at(carve_heap *h, fblock *x, unsigned i)
     if (n == NULL) tlsf_clear(h, i);
 }
 
+/* The free block r, at or inside free block x of list i, takes x's place in it. */
+CARVE_HOT void tlsf_replace_at(carve_heap *h, fblock *x, fblock *r, unsigned i)
+{
+    fblock *p = x->prev, *n = x->next;
+    r->prev = p;
+    r->next = n;
+    if (n != NULL) n->prev = r;
+    if (p != NULL) p->next = r;
+    else h->lists[i] = r;
+}
+
 /* Is b, a list head (so a block in a region, put there by the heap), a sound free block in the
  * region last grown: its header w passing the check with USED clear, its size within the
  * region? */
@@ -545,9 +556,7 @@ CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
         return NULL;
     uint64_t pf = w & F_PREV_FREE;
     if (rest < h->min_block) { /* the whole block */
-        h->lists[i] = next;
-        if (next != NULL) next->prev = NULL;
-        else tlsf_clear(h, i);
+        tlsf_unlink_at(h, fb, i);
         count_alloc(h, n);
         set_prev_free(b + have, false);
         h->free_blocks--;
@@ -563,14 +572,9 @@ CARVE_HOT void *tlsf_alloc(carve_heap *h, size_t n)
     r->head = rw;
     *word_at(b + have - HDR) = rw;
     if (ri == i) { /* the remainder stays in fb's list, in its place */
-        r->prev = NULL;
-        r->next = next;
-        if (next != NULL) next->prev = r;
-        h->lists[i] = r;
+        tlsf_replace_at(h, fb, r, i);
     } else {
-        h->lists[i] = next;
-        if (next != NULL) next->prev = NULL;
-        else tlsf_clear(h, i);
+        tlsf_unlink_at(h, fb, i);
         tlsf_link_at(h, r, ri);
     }
     h->free_bytes -= need;
@@ -612,17 +616,6 @@ CARVE_HOT bool tlsf_locate(const carve_heap *h, void *p, tlsf_used *u)
     u->pb = b - ps;
     u->wp = *word_at(u->pb);
     return (u->wp & ~F_PREV_FREE) == fw && hdr_ok(h, u->pb, fw, F_USED, 0);
-}
-
-/* The free block r, at or inside free block x of list i, takes x's place in it. */
-CARVE_HOT void tlsf_replace_at(carve_heap *h, fblock *x, fblock *r, unsigned i)
-{
-    fblock *p = x->prev, *n = x->next;
-    r->prev = p;
-    r->next = n;
-    if (n != NULL) n->prev = r;
-    if (p != NULL) p->next = r;
-    else h->lists[i] = r;
 }
 
 /* TLSF's fast free (with coalescing): the used block with payload p (tlsf_locate), then the free
