@@ -580,6 +580,20 @@ static void sweep_note(uint64_t at)
            !__atomic_compare_exchange_n(&sweep_at, &cur, at, true, RELAXED, RELAXED)) {}
 }
 
+/* The mask of n slices from slice s. */
+static uint64_t slice_bits(unsigned s, unsigned n)
+{
+    return (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+}
+
+/* The lowest run of set bits in bits (not 0): its first slice in *s, its length in *n. */
+static void lowest_run(uint64_t bits, unsigned *s, unsigned *n)
+{
+    unsigned e = *s = carve_ctz64(bits);
+    while (e < SLICES && (bits >> e & 1)) e++;
+    *n = e - *s;
+}
+
 /* Slices (bits) of seg that a purge decommitted and that are now taken for a page or a grown
  * block: fault them in with one call per run, not one fault per page (on this project's VMs a
  * fault costs microseconds, and the rss bench refaulted 70k pages a run). Memory never written
@@ -587,11 +601,9 @@ static void sweep_note(uint64_t at)
  * touches costs no RSS. Best effort: on a kernel without MADV_POPULATE_WRITE nothing happens. */
 static void populate_purged(segment *seg, uint64_t bits)
 {
-    while (bits != 0) {
-        unsigned s = carve_ctz64(bits), e = s;
-        while (e < SLICES && (bits >> e & 1)) e++;
-        carve_os_populate((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE);
-        bits &= e >= 64 ? 0 : ~(uint64_t)0 << e;
+    for (unsigned s, n; bits != 0; bits &= ~slice_bits(s, n)) {
+        lowest_run(bits, &s, &n);
+        carve_os_populate((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)n * SLICE_SIZE);
     }
 }
 
@@ -602,16 +614,13 @@ static bool segment_purge(segment *seg, uint64_t mask)
     bool any = d != 0;
     __atomic_store_n(&seg->dirty_mask, seg->dirty_mask & ~d, RELAXED); /* span_alloc peeks */
     seg->aged_mask &= ~d;
-    while (d != 0) {
-        unsigned s = carve_ctz64(d), e = s;
-        while (e < SLICES && (d >> e & 1)) e++;
-        uint64_t run = (e - s >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << (e - s)) - 1)) << s;
+    for (unsigned s, n; d != 0; d &= ~slice_bits(s, n)) {
+        lowest_run(d, &s, &n);
         /* slices that stay committed stay dirty: span_alloc takes a clean slice to read zero */
-        if (carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)(e - s) * SLICE_SIZE) != 0)
-            __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | run, RELAXED);
+        if (carve_os_decommit((uint8_t *)seg + (size_t)s * SLICE_SIZE, (size_t)n * SLICE_SIZE) != 0)
+            __atomic_store_n(&seg->dirty_mask, seg->dirty_mask | slice_bits(s, n), RELAXED);
         else
-            seg->purged_mask |= run;
-        d &= ~run;
+            seg->purged_mask |= slice_bits(s, n);
     }
     return any;
 }
@@ -774,7 +783,7 @@ static page *span_alloc(heap *h, unsigned n, bool populate)
             int s = find_run(pass == 0 ? seg->free_mask & dirty : seg->free_mask, n);
             if (s < 0) continue;
             __atomic_store_n(&h->claims, h->claims + n, RELAXED);
-            uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+            uint64_t bits = slice_bits((unsigned)s, n);
             seg_lock(seg);
             /* a free slice that is not dirty was never written or was decommitted: zero */
             bool zeroed = (seg->dirty_mask & bits) == 0;
@@ -809,7 +818,7 @@ static void span_free(heap *h, page *pg, bool may_unmap)
 {
     segment *seg = (segment *)((uintptr_t)pg->area & ~(SEG_SIZE - 1));
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
-    uint64_t bits = (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+    uint64_t bits = slice_bits(s, n);
     pg->released = pg->kind;
     for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
@@ -1839,7 +1848,7 @@ static bool grow_large_in_place(void *p, size_t size)
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT);
     size_t n = (pg->offset + size + SLICE_SIZE - 1) >> SLICE_SHIFT;
     if (s + n > SLICES) return false;
-    uint64_t more = ((((uint64_t)1 << (n - pg->slices)) - 1) << (s + pg->slices));
+    uint64_t more = slice_bits(s + pg->slices, (unsigned)(n - pg->slices));
     if ((seg->free_mask & more) != more) return false;
     seg_lock(seg);
     seg->free_mask &= ~more;
