@@ -107,15 +107,19 @@ typedef struct page {
     uintptr_t local_free;    /* encoded list; owner only                                  */
     uintptr_t xfree;         /* encoded atomic stack; any thread pushes, owner takes all  */
     uint32_t used;           /* owner only                                                */
-    uint32_t capacity;       /* atomic (remote frees read it)                             */
-    uint32_t reserved;
     uint32_t block_size;     /* for large pages: the whole span                           */
-    uint64_t magic;          /* ceil(2^40 / block_size): offset -> index by one multiply  */
+    /* Small page with the fast paths on: block_key = m << 24 with m = floor(2^40 / block_size)
+     * + 1, block_limit = (capacity * (m * block_size - 2^40)) << 24, atomic (it only grows
+     * while the page lives). Else both 0. An offset off in the page is a carved block's start
+     * exactly when off * block_key < block_limit (mod 2^64): see small_block_ok. */
+    uint64_t block_key, block_limit;
     uint8_t kind, cls, slices, in_full; /* in_full: atomic (remote frees read it)          */
     uint32_t offset;         /* large: user pointer = area + offset (over-aligned blocks);
                                 small: bytes carved (capacity * block_size), atomic         */
     uint8_t *area;           /* ---- the fields above are the fast paths': one cache line */
     struct page *prev, *next;
+    uint32_t capacity;       /* blocks carved; atomic (locate reads it from any thread)   */
+    uint32_t reserved;       /* blocks the page can hold                                  */
     uint8_t released;        /* a free span's head: the kind it had before its span was given
                                 back (area, offset, block_size stay), to name double frees */
     uint8_t zeroed;          /* the span was all zero when claimed (slices never written, or
@@ -123,6 +127,8 @@ typedef struct page {
 } __attribute__((aligned(64))) page; /* 128 bytes: descriptors never share a cache line */
 
 _Static_assert(offsetof(page, prev) == 64, "the fast-path fields fill the first cache line");
+#define PAGE_SHIFT 7
+_Static_assert(sizeof(page) == (size_t)1 << PAGE_SHIFT, "a descriptor's index is a shift away");
 
 typedef struct segment {
     struct heap *heap;       /* atomic; 0 = abandoned (or huge)                           */
@@ -820,6 +826,9 @@ static void span_free(heap *h, page *pg, bool may_unmap)
     unsigned s = (unsigned)(((uintptr_t)pg->area - (uintptr_t)seg) >> SLICE_SHIFT), n = pg->slices;
     uint64_t bits = slice_bits(s, n);
     pg->released = pg->kind;
+    /* before anything else may reuse the slices: the free fast path keys on these */
+    pg->block_key = 0;
+    __atomic_store_n(&pg->block_limit, 0, RELAXED);
     for (unsigned i = 0; i < n; i++) seg->pages[s + i].kind = PAGE_FREE;
     __atomic_store_n(&pg->capacity, 0, RELAXED);
     if (secure_mode) carve_os_protect_rw(pg->area + (size_t)n * SLICE_SIZE - guard_bytes(), guard_bytes());
@@ -877,6 +886,8 @@ static void page_extend(page *pg)
     pg->free = enc((block *)first);
     __atomic_store_n(&pg->capacity, cap + n, RELAXED);
     __atomic_store_n(&pg->offset, (cap + n) * bs, RELAXED);
+    uint64_t m = pg->block_key >> (64 - MAGIC_SHIFT), excess = m * bs - ((uint64_t)1 << MAGIC_SHIFT);
+    __atomic_store_n(&pg->block_limit, m == 0 ? 0 : ((cap + n) * excess) << (64 - MAGIC_SHIFT), RELAXED);
 }
 
 static void page_collect(page *pg);
@@ -928,7 +939,8 @@ static page *page_new_small(heap *h, unsigned c)
     pg->cls = (uint8_t)c;
     pg->block_size = (uint32_t)bs;
     pg->reserved = (uint32_t)(((size_t)pg->slices * SLICE_SIZE - guard_bytes()) / bs);
-    pg->magic = (((uint64_t)1 << MAGIC_SHIFT) + bs - 1) / bs;
+    /* 0 in slow mode: then every free fails the fast check and takes the checked path */
+    pg->block_key = slow_mode ? 0 : ((((uint64_t)1 << MAGIC_SHIFT) / bs) + 1) << (64 - MAGIC_SHIFT);
     pg->free = pg->local_free = pg->xfree = enc(NULL);
     q_push_front(&h->queue[c], pg);
     sync_current(h, c);
@@ -1456,7 +1468,7 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
     if (want <= SMALL_MAX && align <= SLICE_SIZE) {
         unsigned c = size_class(want > align ? want : align);
-        while (c < NCLASS && class_size(c) % align != 0) c++;
+        while (c < NCLASS && (class_size(c) & (align - 1)) != 0) c++; /* align: a power of 2 */
         if (c < NCLASS) {
             page *pg = h->current[c];
             if (pg == &empty_page || pg->free == enc(NULL)) pg = find_page(h, c);
@@ -1630,7 +1642,7 @@ static bool locate(const void *p, const char *op, where *w)
             return false;
         }
     } else {
-        size_t bs = pg->block_size, idx = (size_t)((off * pg->magic) >> MAGIC_SHIFT);
+        size_t bs = pg->block_size, idx = off / bs;
         w->bs = bs;
         w->usable = secure_mode ? bs - 8 : bs;
         if (idx >= __atomic_load_n(&pg->capacity, RELAXED)) {
@@ -1745,15 +1757,19 @@ CARVE_INLINE page *fast_page(segment *seg, uintptr_t a)
     return pg;
 }
 
-/* The checks of free's fast path on p, a block of pg (a small page): a block start among the
- * carved blocks, not marked freed. */
+/* The checks of free's fast path on p, at offset off in pg's area: pg is a small page (and the
+ * fast paths are on), p is the start of one of its carved blocks, and that block is not marked
+ * freed. Any other descriptor has a limit of 0 and fails before b is read.
+ *
+ * One multiply and one compare: with m = floor(2^40 / bs) + 1 and e = m * bs - 2^40 (1 <= e
+ * <= bs), the low 40 bits of off * m are idx * e for the block start off = idx * bs, and at
+ * least r * m >= m for off = idx * bs + r, 0 < r < bs. For off < 1 MiB (the largest page) and
+ * bs <= 128 KiB, idx * e <= 1 MiB < 2^23 <= m, so nothing wraps and the low 40 bits are below
+ * capacity * e exactly for the carved block starts. The key m << 24 makes the multiply's own
+ * wrap keep just those 40 bits (docs/malloc.md; unit.malloc_interior tries every offset). */
 CARVE_INLINE bool small_block_ok(const page *pg, uintptr_t off, const block *b)
 {
-    /* off is a multiple of block_size exactly when the low 40 bits of off * magic are below
-     * magic (off < 1 MiB, the largest page; see docs/malloc.md). */
-    uint64_t magic = pg->magic;
-    return CARVE_LIKELY(((off * magic) & (((uint64_t)1 << MAGIC_SHIFT) - 1)) < magic) &&
-           CARVE_LIKELY(off < __atomic_load_n(&pg->offset, RELAXED)) &&
+    return CARVE_LIKELY(off * pg->block_key < __atomic_load_n(&pg->block_limit, RELAXED)) &&
            CARVE_LIKELY(b->mark != mark_of(b));
 }
 
@@ -1763,6 +1779,10 @@ CARVE_INLINE bool small_block_ok(const page *pg, uintptr_t off, const block *b)
  * stays as short as it was. */
 static CARVE_NOINLINE void free_other(void *p, segment *seg)
 {
+    if (slow_mode) {
+        free_slow(p);
+        return;
+    }
     uintptr_t a = (uintptr_t)p;
     page *pg = fast_page(seg, a);
     uintptr_t off = a - (uintptr_t)pg->area;
@@ -1775,25 +1795,23 @@ static CARVE_NOINLINE void free_other(void *p, segment *seg)
 }
 
 /* The fast path: a block of a small page in a segment (chunk map 1), in its page's first slice.
- * Slice 0 (the header) has a PAGE_FREE descriptor, so pointers into it fail the kind test. */
+ * Every other descriptor (slice 0's, the header's, is PAGE_FREE) has block_key 0 and so does
+ * every page in slow mode: all of them fail small_block_ok and go to free_other. */
 void carve_free(void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (CARVE_UNLIKELY((a >> ADDR_BITS) != 0 ||
-                       __atomic_load_n(&chunk_map[a >> SEG_SHIFT], RELAXED) != 1 || slow_mode)) {
+    uintptr_t a = (uintptr_t)p, chunk = a >> SEG_SHIFT;
+    if (CARVE_UNLIKELY(chunk >= sizeof chunk_map || __atomic_load_n(&chunk_map[chunk], RELAXED) != 1)) {
         if (p != NULL) free_slow(p);
         return;
     }
     segment *seg = (segment *)(a & ~(SEG_SIZE - 1));
-    page *pg = &seg->pages[(a >> SLICE_SHIFT) & (SLICES - 1)];
-    if (CARVE_UNLIKELY(pg->kind != PAGE_SMALL)) {
-        free_other(p, seg);
-        return;
-    }
+    /* &seg->pages[slice] with the slice's byte offset taken straight from the address bits */
+    page *pg = (page *)((uintptr_t)seg->pages + ((a >> (SLICE_SHIFT - PAGE_SHIFT)) &
+                                                 ((uintptr_t)(SLICES - 1) << PAGE_SHIFT)));
     uintptr_t off = a - (uintptr_t)pg->area;
     block *b = p;
     if (CARVE_UNLIKELY(!small_block_ok(pg, off, b))) {
-        free_slow(p);
+        free_other(p, seg);
         return;
     }
     b->mark = mark_of(b);
