@@ -871,11 +871,14 @@ static void page_release(heap *h, page *pg, bool may_unmap)
     span_free(h, pg, may_unmap);
 }
 
-/* Thread up to a few more blocks of pg into its (empty) free list. */
+/* Thread a few more blocks of pg into its (empty) free list: 4 KiB of them (at least 8) while
+ * the span is fresh, so that memory a program never uses is never touched, and 16 KiB when it
+ * was written before (already committed), so that a page reused after a release needs a
+ * quarter of the refills. */
 static void page_extend(page *pg)
 {
-    uint32_t cap = pg->capacity, bs = pg->block_size;
-    uint32_t n = 4096 / bs < 8 ? 8 : 4096 / bs;
+    uint32_t cap = pg->capacity, bs = pg->block_size, chunk = pg->zeroed ? 4096 : 16384;
+    uint32_t n = chunk / bs < 8 ? 8 : chunk / bs;
     if (n > pg->reserved - cap) n = pg->reserved - cap;
     uint8_t *first = pg->area + (size_t)cap * bs;
     for (uint32_t i = 0; i < n; i++) {
@@ -1468,7 +1471,8 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
     if (secure_mode && size <= SMALL_MAX) want = size + 8; /* every small block: a canary */
     if (want <= SMALL_MAX && align <= SLICE_SIZE) {
         unsigned c = size_class(want > align ? want : align);
-        while (c < NCLASS && (class_size(c) & (align - 1)) != 0) c++; /* align: a power of 2 */
+        if (align > 16) /* a power of 2; every class is a multiple of 16 */
+            while (c < NCLASS && (class_size(c) & (align - 1)) != 0) c++;
         if (c < NCLASS) {
             page *pg = h->current[c];
             if (pg == &empty_page || pg->free == enc(NULL)) pg = find_page(h, c);
