@@ -28,7 +28,9 @@
  *   ns/op      the untimed replay's CPU time (CLOCK_THREAD_CPUTIME_ID: time given to other
  *              processes is not counted) divided by its ops; no timer in the loop. The `harness`
  *              row replays the trace through an allocator that does nothing: the loop's share,
- *              subtracted in `net`. `table`: the same with the handle table.
+ *              subtracted in `net`. `table`: the same with the handle table. The `fixed-work`
+ *              row: a call of fixed work about as long as a segment call (run_fixed), whose
+ *              single-op tail is the machine's and the timer's, not an allocator's.
  *   alone      the phased trace: the ticks of each run of allocs and each run of frees (read at
  *              the phase boundaries only, every --phase ops or so) summed per kind, divided by the
  *              calls of that kind; net of the harness's figure for the same phases.
@@ -43,7 +45,7 @@
  *              single slow call is diluted 16 times, so it is a cross-check, not the tail itself.
  * The bitmap scan costs O(cells) per alloc: it replays only the first --bitmap-ops steady ops.
  * Usage: segment_bench [--cells N] [--max N] [--ops N] [--reps N] [--seed N] [--bitmap-ops N]
- *                      [--phase N] [--only harness,segment,bitmap-scan,heap-tlsf]
+ *                      [--phase N] [--only harness,fixed-work,segment,bitmap-scan,heap-tlsf]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* sched_setaffinity, sched_getcpu */
@@ -439,6 +441,29 @@ static void run_harness(bench *b, int pass, const trace *t, uintptr_t *rec, resu
     REPLAY(b, t, rec, CARVE_SEGMENT_NONE, NOP_ALLOC, NOP_FREE, pass, r);
 }
 
+/* A call of fixed work, about as long as a segment call: FIXED_LOADS dependent loads through
+ * a 4 KiB table that stays in L1 (no miss, no data-dependent branch, the same work every call).
+ * Its single-op tail is what the machine and the timer give a call of that length: the floor
+ * for the segment row's ~ratio (on the Zen 3 guest it reads 4x to 5x where the Zen 5 guest's
+ * empty call read 1x). The handle is the chain's end, a function of the size: deterministic. */
+#define FIXED_LOADS 8
+static uint32_t fixed_table[1024];
+
+static uint32_t fixed_chain(uint32_t start)
+{
+    uint32_t k = start & 1023u;
+    for (int n = 0; n < FIXED_LOADS; n++) k = fixed_table[k];
+    return k;
+}
+
+#define FIXED_ALLOC(size) fixed_chain(size)
+#define FIXED_FREE(h, size) (sink = fixed_chain((uint32_t)(h) + (size)))
+
+static void run_fixed(bench *b, int pass, const trace *t, uintptr_t *rec, result *r)
+{
+    REPLAY(b, t, rec, CARVE_SEGMENT_NONE, FIXED_ALLOC, FIXED_FREE, pass, r);
+}
+
 /* The scan is O(cells) per alloc, so it replays only the first `limit` steady ops of a trace. */
 static void run_bitmap(bench *b, int pass, const trace *t, uintptr_t *rec, result *r, size_t limit)
 {
@@ -465,8 +490,8 @@ static void run_tlsf(bench *b, int pass, const trace *t, uintptr_t *rec, result 
 
 /* ---- main ------------------------------------------------------------------------------------- */
 
-enum { HARNESS, SEGMENT, BITMAP, TLSF, PEERS };
-static const char *const names[PEERS] = {"harness", "segment", "bitmap-scan", "heap-tlsf"};
+enum { HARNESS, FIXED, SEGMENT, BITMAP, TLSF, PEERS };
+static const char *const names[PEERS] = {"harness", "fixed-work", "segment", "bitmap-scan", "heap-tlsf"};
 
 static double median_of(result *r, size_t reps, size_t field_offset)
 {
@@ -481,7 +506,7 @@ int main(int argc, char **argv)
     size_t steady = 2000000, reps = 7;
     uint64_t seed = 0x5E6;
     size_t bitmap_ops = 20000;
-    const char *only = "harness,segment,bitmap-scan,heap-tlsf";
+    const char *only = "harness,fixed-work,segment,bitmap-scan,heap-tlsf";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--cells")) cells = (uint32_t)strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--ops")) steady = strtoull(argv[i + 1], NULL, 0);
@@ -517,6 +542,7 @@ int main(int argc, char **argv)
     carve_segment_config cfg = {.index_begin = 0, .index_end = cells, .block_size = 4096, .max_size = max_run};
     size_t meta_bytes = carve_segment_footprint(&cfg);
     void *meta = aligned_alloc(64, (meta_bytes + 63) / 64 * 64);
+    for (uint32_t k = 0; k < 1024; k++) fixed_table[k] = (k * 613u + 7u) & 1023u;   /* one cycle of 1024 */
     bm.cells = cells;
     bm.nwords = (cells + 63) / 64;
     bm.words = calloc(bm.nwords, sizeof(uint64_t));
@@ -554,6 +580,7 @@ int main(int argc, char **argv)
             int which = t == &b.phased, as = rep < 0 ? RECORD : pass;
             result *r;
             if (present[HARNESS]) r = &res[HARNESS][slot], run_harness(&b, as, t, rec[HARNESS][which], r);
+            if (present[FIXED]) r = &res[FIXED][slot], run_fixed(&b, as, t, rec[FIXED][which], r);
             if (present[SEGMENT]) r = &res[SEGMENT][slot], run_segment(&b, as, t, rec[SEGMENT][which], r, meta, meta_bytes);
             if (present[BITMAP]) r = &res[BITMAP][slot], run_bitmap(&b, as, t, rec[BITMAP][which], r, bitmap_ops);
 #ifdef CARVE_BENCH_HEAP
