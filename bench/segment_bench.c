@@ -55,6 +55,7 @@
 #include "carve/heap.h"
 #endif
 #include "measure.h"
+#include "segment_timing.h"
 #include "segment_trace.h"
 
 #include <stdbool.h>
@@ -69,18 +70,6 @@
 #define CELL_BYTES 8   /* a cell as 8 bytes of payload, for the heap (seed 004's own figure) */
 
 /* ---- timing --------------------------------------------------------------------------------- */
-
-#if defined(__x86_64__)
-static inline uint64_t ticks(void)
-{
-    __builtin_ia32_lfence();
-    uint64_t t = __builtin_ia32_rdtsc();
-    __builtin_ia32_lfence();
-    return t;
-}
-#else
-static inline uint64_t ticks(void) { return measure_now_ns(); }
-#endif
 
 /* This thread's CPU time: unlike the wall clock, it does not count the time the machine (2
  * cores shared with other jobs) gives to other processes while the replay runs. */
@@ -526,11 +515,8 @@ int main(int argc, char **argv)
      * about 89% full and back. */
     if (phase == 0) phase = cells / 100 / ((max_run + 1) / 2);
     if (phase < 32) phase = 32;
-    cpu_set_t one;   /* stay on the CPU we started on: no migration between the timer's reads */
-    CPU_ZERO(&one);
-    int cpu = sched_getcpu();
-    CPU_SET(cpu < 0 ? 0 : cpu, &one);
-    bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    int cpu;
+    bool pinned = pin_to_this_cpu(&cpu);
     calibrate();
     bench b = {.t = make_trace(cells, max_run, steady, seed, 1), .phased = make_trace(cells, max_run, steady, seed, phase),
                .cells = cells, .max_run = max_run};

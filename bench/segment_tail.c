@@ -28,26 +28,14 @@
 #include "carve/segment.h"
 #include "measure.h"
 #include "segment_layout.h"
+#include "segment_timing.h"
 #include "segment_trace.h"
 
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-static inline uint64_t ticks(void)
-{
-    __builtin_ia32_lfence();
-    uint64_t t = __builtin_ia32_rdtsc();
-    __builtin_ia32_lfence();
-    return t;
-}
-#else
-static inline uint64_t ticks(void) { return measure_now_ns(); }
-#endif
 
 enum { AS_IS, TOUCH_ALL, TOUCH_MASK, TOUCH_HEADS, MODES };
 static const char *const mode_names[MODES] = {"as is", "touch all", "touch mask", "touch heads"};
@@ -77,24 +65,6 @@ static void touch_before_alloc(const carve_segment *s, int mode, uint32_t size)
     if (mode == TOUCH_ALL || mode == TOUCH_HEADS) sink += groups + b->status + s->live_cells + seg_link(s, b->next)->prev;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t rank_quantile(const uint64_t *v, size_t n, double q)
-{
-    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
 #define MAX_ROUNDS 64
 static const double quantiles[3] = {0.5, 0.99, 0.999};
 
@@ -112,11 +82,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: segment_tail [--cells N (a multiple of 4096)] [--max 1..64] [--ops N] [--rounds 1..64]\n");
         return 2;
     }
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    int cpu = sched_getcpu();
-    CPU_SET(cpu < 0 ? 0 : cpu, &one);
-    bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    int cpu;
+    bool pinned = pin_to_this_cpu(&cpu);
 
     /* ns per tick, and the mean of an empty timed pair (the mean: the counter's phases average). */
     uint64_t t0 = ticks(), n0 = measure_now_ns();
@@ -181,11 +148,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "segment_tail: carve_segment_check failed\n");
                 return 1;
             }
-            qsort(alloc_ticks, nalloc, sizeof *alloc_ticks, cmp_u64);
-            qsort(free_ticks, nfree, sizeof *free_ticks, cmp_u64);
-            for (int q = 0; q < 3; q++) {
-                figures[mode][0][q][r] = ((double)rank_quantile(alloc_ticks, nalloc, quantiles[q]) - overhead) * ns_per_tick;
-                figures[mode][1][q][r] = ((double)rank_quantile(free_ticks, nfree, quantiles[q]) - overhead) * ns_per_tick;
+            for (int q = 0; q < 3; q++) {   /* (the first sorts; the others find the samples sorted) */
+                figures[mode][0][q][r] = ((double)measure_quantile_u64(alloc_ticks, nalloc, quantiles[q]) - overhead) * ns_per_tick;
+                figures[mode][1][q][r] = ((double)measure_quantile_u64(free_ticks, nfree, quantiles[q]) - overhead) * ns_per_tick;
             }
         }
 
@@ -199,9 +164,8 @@ int main(int argc, char **argv)
         for (int f = 0; f < 2; f++) {
             printf(" |");
             for (int q = 0; q < 3; q++) {
-                double *v = figures[mode][f][q];
-                qsort(v, rounds, sizeof *v, cmp_double);
-                printf(" %5.1f [%5.1f .. %5.1f]", v[rounds / 2], v[0], v[rounds - 1]);
+                double *v = figures[mode][f][q], median = measure_median_double(v, rounds);   /* sorts v */
+                printf(" %5.1f [%5.1f .. %5.1f]", median, v[0], v[rounds - 1]);
             }
         }
         printf("\n");
