@@ -11,3 +11,7 @@ foreach(src ${segment_bench_heap_sources})
     break()
   endif()
 endforeach()
+# Where the single-op tail comes from (docs/segment.md): a diagnostic, run by hand.
+add_executable(segment_tail ${CMAKE_CURRENT_LIST_DIR}/segment_tail.c)
+target_include_directories(segment_tail PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(segment_tail PRIVATE carve_static carve_labkit)

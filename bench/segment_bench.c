@@ -28,14 +28,16 @@
  *   ns/op      the untimed replay's CPU time (CLOCK_THREAD_CPUTIME_ID: time given to other
  *              processes is not counted) divided by its ops; no timer in the loop. The `harness`
  *              row replays the trace through an allocator that does nothing: the loop's share,
- *              subtracted in `net`. `table`: the same with the handle table.
+ *              subtracted in `net`. `table`: the same with the handle table. The `fixed-work`
+ *              row: a call of fixed work about as long as a segment call (run_fixed), whose
+ *              single-op tail is the machine's and the timer's, not an allocator's.
  *   alone      the phased trace: the ticks of each run of allocs and each run of frees (read at
  *              the phase boundaries only, every --phase ops or so) summed per kind, divided by the
  *              calls of that kind; net of the harness's figure for the same phases.
  *   alloc/free every call timed on its own; p50, p99, p99.9 of the raw tick counts (nearest
- *              rank) minus the timer overhead's median. The counter steps by a fixed number of
- *              ticks (the gcd of the observed differences, printed; 10 ns in the VM this was
- *              written on), so these are multiples of the step. `~` columns: the same quantiles read from the samples as
+ *              rank) minus the timer overhead's median. The counter steps every 10 ns on both VMs
+ *              measured so far (AMD Zen 5: 21 ticks; Zen 3: 24 or 25 ticks, 24.5 on average:
+ *              counter_step), so these are multiples of the step. `~` columns: the same quantiles read from the samples as
  *              grouped data (see interp_quantile), minus the overhead read the same way: the
  *              counter's step, not the op, otherwise sets a p50 near 10 ns.
  *   batch      every 16 consecutive calls (allocs and frees as the trace mixes them) timed as one:
@@ -43,7 +45,7 @@
  *              single slow call is diluted 16 times, so it is a cross-check, not the tail itself.
  * The bitmap scan costs O(cells) per alloc: it replays only the first --bitmap-ops steady ops.
  * Usage: segment_bench [--cells N] [--max N] [--ops N] [--reps N] [--seed N] [--bitmap-ops N]
- *                      [--phase N] [--only harness,segment,bitmap-scan,heap-tlsf]
+ *                      [--phase N] [--only harness,fixed-work,segment,bitmap-scan,heap-tlsf]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* sched_setaffinity, sched_getcpu */
@@ -53,6 +55,7 @@
 #include "carve/heap.h"
 #endif
 #include "measure.h"
+#include "segment_timing.h"
 #include "segment_trace.h"
 
 #include <stdbool.h>
@@ -68,18 +71,6 @@
 
 /* ---- timing --------------------------------------------------------------------------------- */
 
-#if defined(__x86_64__)
-static inline uint64_t ticks(void)
-{
-    __builtin_ia32_lfence();
-    uint64_t t = __builtin_ia32_rdtsc();
-    __builtin_ia32_lfence();
-    return t;
-}
-#else
-static inline uint64_t ticks(void) { return measure_now_ns(); }
-#endif
-
 /* This thread's CPU time: unlike the wall clock, it does not count the time the machine (2
  * cores shared with other jobs) gives to other processes while the replay runs. */
 static uint64_t cpu_now_ns(void)
@@ -92,7 +83,9 @@ static uint64_t cpu_now_ns(void)
 static double ns_per_tick;
 static uint64_t timer_overhead;   /* ticks of an empty timed pair (median, nearest rank) */
 static double timer_overhead_interp;   /* the same median read as grouped data */
-static uint64_t timer_step;       /* the resolution of the counter, in ticks */
+static double timer_overhead_gcd;      /* the same with the gcd step */
+static double timer_step;         /* the resolution of the counter, in ticks (see counter_step) */
+static uint64_t timer_step_gcd;   /* the gcd of the observed differences: the step before 2026-12-02 */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -120,18 +113,62 @@ static uint64_t rank_quantile(const uint64_t *v, size_t n, double q)
  * 10 or 20, this one 15. It smooths the distribution by about one step; it cannot invent a tail:
  * it starts from the nearest-rank sample x and stays within half a step of it.
  */
-static double interp_quantile(const uint64_t *v, size_t n, double q, uint64_t step)
+static double interp_quantile(const uint64_t *v, size_t n, double q, double step)
 {
     if (n == 0) return 0;
     size_t j = (size_t)(q * (double)(n - 1) + 0.5);   /* the nearest rank's sample */
-    uint64_t x = v[j < n ? j : n - 1];
+    j = j < n ? j : n - 1;
+    /* The samples of the same reading: within half a step of v[j] (equal ones for a whole step;
+     * for a step of 24.5 ticks, readings of 73 and 74 ticks are the same number of steps). */
     size_t lo = j, hi = j;
-    while (lo > 0 && v[lo - 1] == x) lo--;
-    while (hi + 1 < n && v[hi + 1] == x) hi++;
+    while (lo > 0 && (double)(v[j] - v[lo - 1]) < step / 2) lo--;
+    while (hi + 1 < n && (double)(v[hi + 1] - v[j]) < step / 2) hi++;
+    double x = 0;   /* the reading: the mean of its samples */
+    for (size_t k = lo; k <= hi; k++) x += (double)v[k];
+    x /= (double)(hi - lo + 1);
     double below = (double)lo / (double)n, upto = (double)(hi + 1) / (double)n;
-    double at = (q - below) / (upto - below);   /* where q falls among the samples equal to x */
+    double at = (q - below) / (upto - below);   /* where q falls among the samples of the reading */
     at = at < 0 ? 0 : at > 1 ? 1 : at;          /* (the ranks differ by one at most) */
-    return (double)x - (double)step / 2 + (double)step * at;
+    return x - step / 2 + step * at;
+}
+
+/*
+ * The counter's step in ticks, from sorted samples v of an empty timed pair; gcd is the gcd of
+ * the samples, which is the step when the step is a whole number of ticks. It is not always:
+ * on an AMD Zen 3 guest with a 2.45 GHz TSC, the counter moves every 10 ns by 24 or 25 ticks
+ * alternately (24.5 on average), so the readings sit at 49, 73 or 74, 98, 122 or 123... and the
+ * gcd is 1 tick (0.4 ns), 25 times too fine, which turns the grouped-data quantiles back into
+ * nearest-rank ones. So: group the samples into readings (values at most one tick apart); if
+ * every reading holding at least 0.1% of the samples spans at most one tick and they sit on a
+ * common grid (each gap a whole multiple of the smallest, within a tenth), the step is that
+ * grid's spacing, measured over its whole width; otherwise (a counter that moves every tick or
+ * so: contiguous values) the gcd.
+ */
+static double counter_step(const uint64_t *v, size_t n, uint64_t gcd)
+{
+    enum { MAX_READINGS = 64 };
+    double center[MAX_READINGS];
+    size_t readings = 0, min_count = n / 1000 + 1;
+    for (size_t lo = 0, hi; lo < n; lo = hi + 1) {
+        for (hi = lo; hi + 1 < n && v[hi + 1] - v[hi] <= 1; hi++) {}
+        if (hi - lo + 1 < min_count) continue;          /* a rare reading: not used for the grid */
+        if (v[hi] - v[lo] > 1 || readings == MAX_READINGS) return (double)gcd;   /* contiguous */
+        double sum = 0;
+        for (size_t k = lo; k <= hi; k++) sum += (double)v[k];
+        center[readings++] = sum / (double)(hi - lo + 1);
+    }
+    if (readings < 2) return (double)gcd;
+    double smallest = center[1] - center[0];
+    for (size_t k = 2; k < readings; k++)
+        if (center[k] - center[k - 1] < smallest) smallest = center[k] - center[k - 1];
+    if (smallest < 2) return (double)gcd;
+    for (size_t k = 1; k < readings; k++) {
+        double steps = (center[k] - center[k - 1]) / smallest;
+        if (steps - (double)(long)(steps + 0.5) > 0.1 || (double)(long)(steps + 0.5) - steps > 0.1)
+            return (double)gcd;   /* not one grid */
+    }
+    double width = center[readings - 1] - center[0];
+    return width / (double)(long)(width / smallest + 0.5);
 }
 
 static void calibrate(void)
@@ -148,15 +185,17 @@ static void calibrate(void)
     }
     qsort(empty, N, sizeof empty[0], cmp_u64);
     timer_overhead = rank_quantile(empty, N, 0.5);
-    timer_step = 0;   /* the gcd of the observed differences: the counter's real step */
+    timer_step_gcd = 0;   /* the gcd of the observed differences */
     for (size_t k = 0; k < N; k++)
         for (uint64_t x = empty[k]; x != 0;) {
-            uint64_t rest = timer_step % x;
-            timer_step = x;
+            uint64_t rest = timer_step_gcd % x;
+            timer_step_gcd = x;
             x = rest;
         }
-    if (timer_step == 0) timer_step = 1;
+    if (timer_step_gcd == 0) timer_step_gcd = 1;
+    timer_step = counter_step(empty, N, timer_step_gcd);
     timer_overhead_interp = interp_quantile(empty, N, 0.5, timer_step);
+    timer_overhead_gcd = interp_quantile(empty, N, 0.5, (double)timer_step_gcd);
 }
 
 /* ---- the peers ------------------------------------------------------------------------------ */
@@ -225,6 +264,7 @@ typedef struct result {
     double alloc_alone, free_alone;   /* phased trace: ns per alloc, per free */
     double alloc_p50, alloc_p99, alloc_p999, free_p50, free_p99, free_p999;   /* nearest rank */
     double alloc_p50i, alloc_p999i, free_p50i, free_p999i;                    /* grouped data */
+    double alloc_p50g, alloc_p999g, free_p50g, free_p999g;   /* grouped data, gcd step (the old reading) */
     double batch_p50, batch_p999;
     double switches_single, switches_batch, switches_phased;   /* involuntary context switches */
     size_t failed;
@@ -247,7 +287,7 @@ static long preemptions(void)
 /* Sorts v, then its quantiles net of the timer overhead, in ns: nearest rank (p50, p99, p99.9)
  * and grouped data (p50, p99.9). */
 static void single_quantiles(uint64_t *v, size_t n, double *p50, double *p99, double *p999, double *p50i,
-                             double *p999i)
+                             double *p999i, double *p50g, double *p999g)
 {
     if (n == 0) return;
     qsort(v, n, sizeof *v, cmp_u64);
@@ -257,15 +297,17 @@ static void single_quantiles(uint64_t *v, size_t n, double *p50, double *p99, do
     *p999 = to_ns((double)rank_quantile(v, n, 0.999) - o);
     *p50i = to_ns(interp_quantile(v, n, 0.5, timer_step) - timer_overhead_interp);
     *p999i = to_ns(interp_quantile(v, n, 0.999, timer_step) - timer_overhead_interp);
+    *p50g = to_ns(interp_quantile(v, n, 0.5, (double)timer_step_gcd) - timer_overhead_gcd);
+    *p999g = to_ns(interp_quantile(v, n, 0.999, (double)timer_step_gcd) - timer_overhead_gcd);
 }
 
 static void summarize(samples *s, int pass, result *r)
 {
     if (pass == SINGLE) {
         single_quantiles(s->alloc, s->nalloc, &r->alloc_p50, &r->alloc_p99, &r->alloc_p999, &r->alloc_p50i,
-                         &r->alloc_p999i);
+                         &r->alloc_p999i, &r->alloc_p50g, &r->alloc_p999g);
         single_quantiles(s->free, s->nfree, &r->free_p50, &r->free_p99, &r->free_p999, &r->free_p50i,
-                         &r->free_p999i);
+                         &r->free_p999i, &r->free_p50g, &r->free_p999g);
     } else if (s->nbatch > 0) {
         qsort(s->batch, s->nbatch, sizeof *s->batch, cmp_u64);
         double o = (double)timer_overhead;
@@ -388,6 +430,29 @@ static void run_harness(bench *b, int pass, const trace *t, uintptr_t *rec, resu
     REPLAY(b, t, rec, CARVE_SEGMENT_NONE, NOP_ALLOC, NOP_FREE, pass, r);
 }
 
+/* A call of fixed work, about as long as a segment call: FIXED_LOADS dependent loads through
+ * a 4 KiB table that stays in L1 (no miss, no data-dependent branch, the same work every call).
+ * Its single-op tail is what the machine and the timer give a call of that length: the floor
+ * for the segment row's ~ratio (on the Zen 3 guest it reads 4x to 5x where the Zen 5 guest's
+ * empty call read 1x). The handle is the chain's end, a function of the size: deterministic. */
+#define FIXED_LOADS 8
+static uint32_t fixed_table[1024];
+
+static uint32_t fixed_chain(uint32_t start)
+{
+    uint32_t k = start & 1023u;
+    for (int n = 0; n < FIXED_LOADS; n++) k = fixed_table[k];
+    return k;
+}
+
+#define FIXED_ALLOC(size) fixed_chain(size)
+#define FIXED_FREE(h, size) (sink = fixed_chain((uint32_t)(h) + (size)))
+
+static void run_fixed(bench *b, int pass, const trace *t, uintptr_t *rec, result *r)
+{
+    REPLAY(b, t, rec, CARVE_SEGMENT_NONE, FIXED_ALLOC, FIXED_FREE, pass, r);
+}
+
 /* The scan is O(cells) per alloc, so it replays only the first `limit` steady ops of a trace. */
 static void run_bitmap(bench *b, int pass, const trace *t, uintptr_t *rec, result *r, size_t limit)
 {
@@ -414,8 +479,8 @@ static void run_tlsf(bench *b, int pass, const trace *t, uintptr_t *rec, result 
 
 /* ---- main ------------------------------------------------------------------------------------- */
 
-enum { HARNESS, SEGMENT, BITMAP, TLSF, PEERS };
-static const char *const names[PEERS] = {"harness", "segment", "bitmap-scan", "heap-tlsf"};
+enum { HARNESS, FIXED, SEGMENT, BITMAP, TLSF, PEERS };
+static const char *const names[PEERS] = {"harness", "fixed-work", "segment", "bitmap-scan", "heap-tlsf"};
 
 static double median_of(result *r, size_t reps, size_t field_offset)
 {
@@ -430,7 +495,7 @@ int main(int argc, char **argv)
     size_t steady = 2000000, reps = 7;
     uint64_t seed = 0x5E6;
     size_t bitmap_ops = 20000;
-    const char *only = "harness,segment,bitmap-scan,heap-tlsf";
+    const char *only = "harness,fixed-work,segment,bitmap-scan,heap-tlsf";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--cells")) cells = (uint32_t)strtoul(argv[i + 1], NULL, 0);
         else if (!strcmp(argv[i], "--ops")) steady = strtoull(argv[i + 1], NULL, 0);
@@ -450,11 +515,8 @@ int main(int argc, char **argv)
      * about 89% full and back. */
     if (phase == 0) phase = cells / 100 / ((max_run + 1) / 2);
     if (phase < 32) phase = 32;
-    cpu_set_t one;   /* stay on the CPU we started on: no migration between the timer's reads */
-    CPU_ZERO(&one);
-    int cpu = sched_getcpu();
-    CPU_SET(cpu < 0 ? 0 : cpu, &one);
-    bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    int cpu;
+    bool pinned = pin_to_this_cpu(&cpu);
     calibrate();
     bench b = {.t = make_trace(cells, max_run, steady, seed, 1), .phased = make_trace(cells, max_run, steady, seed, phase),
                .cells = cells, .max_run = max_run};
@@ -466,6 +528,7 @@ int main(int argc, char **argv)
     carve_segment_config cfg = {.index_begin = 0, .index_end = cells, .block_size = 4096, .max_size = max_run};
     size_t meta_bytes = carve_segment_footprint(&cfg);
     void *meta = aligned_alloc(64, (meta_bytes + 63) / 64 * 64);
+    for (uint32_t k = 0; k < 1024; k++) fixed_table[k] = (k * 613u + 7u) & 1023u;   /* one cycle of 1024 */
     bm.cells = cells;
     bm.nwords = (cells + 63) / 64;
     bm.words = calloc(bm.nwords, sizeof(uint64_t));
@@ -477,8 +540,10 @@ int main(int argc, char **argv)
            "(+%zu to fill), median of %zu reps; phased trace: %u frees in a row\n", cells, max_run,
            b.t.n - b.t.warm, b.t.warm, reps, phase);
     printf("timer: lfence+rdtsc pairs, overhead (median) %.1f ns (%.1f as grouped data) subtracted; 1 tick = "
-           "%.3f ns; step %.1f ns; %s CPU %d\n", to_ns((double)timer_overhead), to_ns(timer_overhead_interp),
-           ns_per_tick, to_ns((double)timer_step), pinned ? "pinned to" : "NOT pinned, on", cpu);
+           "%.3f ns; step %.2f ticks = %.1f ns (gcd of the samples %llu ticks = %.1f ns); %s CPU %d\n",
+           to_ns((double)timer_overhead), to_ns(timer_overhead_interp), ns_per_tick, timer_step, to_ns(timer_step),
+           (unsigned long long)timer_step_gcd, to_ns((double)timer_step_gcd), pinned ? "pinned to" : "NOT pinned, on",
+           cpu);
     static result res[PEERS][64];
     bool present[PEERS];
     uintptr_t *rec[PEERS][2] = {{0}};
@@ -501,6 +566,7 @@ int main(int argc, char **argv)
             int which = t == &b.phased, as = rep < 0 ? RECORD : pass;
             result *r;
             if (present[HARNESS]) r = &res[HARNESS][slot], run_harness(&b, as, t, rec[HARNESS][which], r);
+            if (present[FIXED]) r = &res[FIXED][slot], run_fixed(&b, as, t, rec[FIXED][which], r);
             if (present[SEGMENT]) r = &res[SEGMENT][slot], run_segment(&b, as, t, rec[SEGMENT][which], r, meta, meta_bytes);
             if (present[BITMAP]) r = &res[BITMAP][slot], run_bitmap(&b, as, t, rec[BITMAP][which], r, bitmap_ops);
 #ifdef CARVE_BENCH_HEAP
@@ -537,6 +603,17 @@ int main(int argc, char **argv)
                a50 > 0 ? a999 / a50 : 0, MED(p, free_p50), MED(p, free_p99), MED(p, free_p999), f50, f999,
                f50 > 0 ? f999 / f50 : 0, b50, b999, b50 > 0 ? b999 / b50 : 0, MED(p, switches_single),
                MED(p, switches_batch), MED(p, switches_phased));
+    }
+    if (timer_step != (double)timer_step_gcd) {
+        printf("\nthe ~ columns read with the gcd step (%llu ticks, the reading before 2026-12-02), for comparison\n",
+               (unsigned long long)timer_step_gcd);
+        printf("%-12s | %-21s | %-21s\n", "", "alloc ~p50 ~p99.9 ~ratio", "free ~p50 ~p99.9 ~ratio");
+        for (int p = 0; p < PEERS; p++) {
+            if (!present[p]) continue;
+            double a50 = MED(p, alloc_p50g), a999 = MED(p, alloc_p999g), f50 = MED(p, free_p50g), f999 = MED(p, free_p999g);
+            printf("%-12s | %5.1f %7.1f %7.1f | %5.1f %7.1f %7.1f\n", names[p], a50, a999, a50 > 0 ? a999 / a50 : 0, f50,
+                   f999, f50 > 0 ? f999 / f50 : 0);
+        }
     }
 #undef MED
     printf("(every figure: the median over the reps of that figure within a rep. ns/op: untimed steady replay, CPU\n"
