@@ -76,7 +76,7 @@ carve_pool *carve_pool_format(void *mem, size_t bytes, size_t block_size, unsign
     for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;
     p->inv = inv;
     p->limit = n;
-    p->slot = CARVE_POOL_NO_SLOT_;
+    p->slot = NULL;
     p->span = n * bs;
     p->flags = flags;
     if (flags & CARVE_POOL_HARDENED) p->secret = (uintptr_t)(secret != 0 ? secret : derive_secret(mem));
@@ -116,7 +116,7 @@ CARVE_API void *carve_pool_alloc_cold(carve_pool *p)
     if (i == SIZE_MAX) goto poison;
     void *next = pool_decode(p, blk);
     if (p->secret != 0 && (!pool_link_ok(p, next) || next == (void *)blk)) goto poison;
-    return carve_pool_take_(pool_hot(p), i, next);
+    return carve_pool_take_(pool_hot(p), blk, next);
 poison:
     p->poisoned = true;
     /* the fast path must not pop past the bad link either: send every alloc here from now on */
@@ -132,8 +132,8 @@ CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
     if (block == NULL) return CARVE_OK; /* foreign to every pool, but defined as a no-op */
     size_t i = pool_index(p, (uintptr_t)block);
     if (i == SIZE_MAX) return CARVE_EFOREIGN;
-    if (i == p->slot) {
-        p->slot = CARVE_POOL_NO_SLOT_;
+    if (block == p->slot) {
+        p->slot = NULL;
         p->slot_frees++;
     } else {
         uint64_t *w = &p->bitmap[i >> 6];
@@ -150,20 +150,19 @@ CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block)
 /* The inline path behind a call, with the hardened link check moved into its own function:
  * that keeps its registers out of the plain path, which then needs no callee-saved registers
  * (no pushes and pops around every call). */
-static __attribute__((noinline)) void *alloc_keyed(carve_pool *p, size_t i)
+static __attribute__((noinline)) void *alloc_keyed(carve_pool *p)
 {
     void *next;
-    if (CARVE_UNLIKELY(!carve_pool_keyed_next_(pool_hot(p), (void **)p->head, i, &next))) return carve_pool_alloc_cold(p);
-    return carve_pool_take_(pool_hot(p), i, next);
+    if (CARVE_UNLIKELY(!carve_pool_keyed_next_(pool_hot(p), (void **)p->head, &next))) return carve_pool_alloc_cold(p);
+    return carve_pool_take_(pool_hot(p), p->head, next);
 }
 
 CARVE_API void *carve_pool_alloc(carve_pool *p)
 {
     void **blk = (void **)p->head;
-    size_t i = carve_pool_index_(pool_hot(p), blk);
-    if (CARVE_UNLIKELY(i >= p->limit)) return carve_pool_alloc_cold(p);
-    if (CARVE_UNLIKELY(p->secret != 0)) return alloc_keyed(p, i);
-    return carve_pool_take_(pool_hot(p), i, *blk);
+    if (CARVE_UNLIKELY(carve_pool_index_(pool_hot(p), blk) >= p->limit)) return carve_pool_alloc_cold(p);
+    if (CARVE_UNLIKELY(p->secret != 0)) return alloc_keyed(p);
+    return carve_pool_take_(pool_hot(p), blk, *blk);
 }
 CARVE_API carve_status carve_pool_free(carve_pool *p, void *block) { return carve_pool_free_inline(p, block); }
 
@@ -187,8 +186,11 @@ size_t carve_pool_check_impl(const carve_pool *p)
     if (p->keyed != (p->secret != 0 ? UINTPTR_MAX : 0)) bad++;
     if (p->bitmap != p->bits || p->limit != (p->poisoned ? 0 : p->nblocks)) bad++;
     if (p->inv * (p->block_size >> p->rot) != 1 || ((p->block_size >> p->rot) & 1) == 0) bad++;
-    /* the slot: none, or a block whose bit is clear (it must not count twice) */
-    if (p->slot != CARVE_POOL_NO_SLOT_ && (p->slot >= p->nblocks || pool_bit(p, p->slot))) bad++;
+    /* the slot: none, or a block start whose bit is clear (it must not count twice) */
+    if (p->slot != NULL) {
+        size_t s = pool_index(p, (uintptr_t)p->slot);
+        if (s == SIZE_MAX || pool_bit(p, s)) bad++;
+    }
     size_t words = (p->nblocks + 63) / 64, bits = 0;
     for (size_t w = 0; w < words; w++) bits += carve_popcount64(p->bitmap[w]);
     if (p->nblocks % 64 != 0 && (p->bitmap[words - 1] >> (p->nblocks % 64)) != 0) bad++;

@@ -8,12 +8,11 @@
  *   mem -> [pad][struct carve_pool][in-use bitmap: ceil(N/64) words][pad to 16][block 0]...[block N-1]
  *
  *   struct carve_pool  head      first free block (a real pointer, never encoded)
+ *                      slot      the block handed out last while its bit is still clear, or NULL
  *                      base      address of block 0, 16-aligned
  *                      inv, rot  block_size = odd * 2^rot; inv = odd^-1 mod 2^64: the index of
  *                                an address is ror((a - base) * inv, rot), >= N unless a block start
  *                      limit     N, or 0 on a poisoned pool (sends every op out of line)
- *                      slot      index of the block handed out last while its bit is still clear,
- *                                or CARVE_POOL_NO_SLOT_
  *                      slot_frees  counter (see "Counting" below)
  *                      secret    0 for a plain pool; the XOR key of a hardened one
  *                      keyed     0 plain, all ones hardened: free encodes without a branch
@@ -23,7 +22,7 @@
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
- * In use = bit set OR index == slot. Alloc moves the previous slot block's bit into the bitmap
+ * In use = bit set OR address == slot. Alloc moves the previous slot block's bit into the bitmap
  * (if there is one) and makes the popped block the slot; free of the slot block empties the slot,
  * free of any other block clears its bit. So the slot block's bit is always clear, and a pair
  * (alloc, then free of that block) touches no bitmap word.
@@ -59,8 +58,8 @@ struct carve_pool {
     uint64_t inv;          /* odd part of block_size, inverted mod 2^64 */
     unsigned rot;          /* ctz(block_size) */
     unsigned pad_;
+    void *slot;            /* the in-use block whose bit is clear, or NULL */
     size_t limit;          /* nblocks, or 0 once poisoned */
-    size_t slot;           /* the in-use block whose bit is clear, or CARVE_POOL_NO_SLOT_ */
     uint64_t slot_frees;   /* frees that emptied the slot */
     uintptr_t secret;      /* 0: plain links */
     uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
@@ -97,7 +96,7 @@ size_t carve_pool_check_impl(const carve_pool *p);
 /* Blocks in use (the set bits plus the slot) and free blocks. O(1). */
 CARVE_INLINE size_t pool_live(const carve_pool *p)
 {
-    return (size_t)(p->marks - p->unmarks) + (p->slot != CARVE_POOL_NO_SLOT_);
+    return (size_t)(p->marks - p->unmarks) + (p->slot != NULL);
 }
 CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - pool_live(p); }
 
@@ -110,7 +109,10 @@ CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 
 CARVE_INLINE bool pool_bit(const carve_pool *p, size_t i) { return (p->bitmap[i >> 6] >> (i & 63)) & 1u; }
 /* Is block i (< N) in use: its bit, or the slot. */
-CARVE_INLINE bool pool_in_use(const carve_pool *p, size_t i) { return i == p->slot || pool_bit(p, i); }
+CARVE_INLINE bool pool_in_use(const carve_pool *p, size_t i)
+{
+    return p->base + i * p->block_size == (uintptr_t)p->slot || pool_bit(p, i);
+}
 
 CARVE_INLINE void *pool_decode(const carve_pool *p, void *const *slot)
 {

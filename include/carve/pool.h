@@ -37,16 +37,14 @@ typedef enum carve_pool_flags {
     CARVE_POOL_HARDENED = 1u << 0
 } carve_pool_flags;
 
-/* No block in the deferred slot (see struct carve_pool_hot_). */
-#define CARVE_POOL_NO_SLOT_ ((size_t)-1)
-
 /* The fields the inline fast paths below read, mirrored as the first members of the pool
  * (src/pool_impl.h checks the offsets). PRIVATE: never read or write them yourself; the layout
  * may change in any release.
  *
  * A block is in use when its bitmap bit is set OR it is the slot: the block handed out last,
  * whose bit alloc has not set yet. The next alloc sets it (and takes the slot); a free of the
- * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word. */
+ * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word,
+ * and the slot holds the block's address, so the free of it needs no index either. */
 struct carve_pool_hot_ {
     /* what an alloc+free pair of one block reads (the first 64 bytes) */
     void *head;          /* first free block, NULL when exhausted */
@@ -54,12 +52,12 @@ struct carve_pool_hot_ {
     uint64_t inv;        /* inverse of block_size's odd part mod 2^64 (see carve_pool_index_) */
     unsigned rot;        /* trailing zero bits of block_size */
     unsigned pad_;
+    void *slot;          /* the in-use block whose bit is clear, or NULL */
     size_t limit;        /* N, or 0 on a poisoned pool so that every op takes the cold path */
-    size_t slot;         /* index of the in-use block whose bit is clear, or CARVE_POOL_NO_SLOT_ */
     uint64_t slot_frees; /* frees that emptied the slot */
     uintptr_t secret;    /* 0: plain links; else the CARVE_POOL_HARDENED key */
-    uintptr_t keyed;     /* 0 for a plain pool, all ones for a hardened one */
     /* what other patterns read too */
+    uintptr_t keyed;     /* 0 for a plain pool, all ones for a hardened one */
     uint64_t *bitmap;    /* bit i set: block i in use (and not the slot) */
     uint64_t marks;      /* bits set (a slot block moved into the bitmap) */
     uint64_t unmarks;    /* bits cleared (frees of any block but the slot) */
@@ -98,29 +96,33 @@ CARVE_API carve_status carve_pool_free(carve_pool *p, void *block);
 CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
 
-/* Private: a hardened pool's link of blk (index i), decoded into *next; false unless it is NULL
- * or a free block start other than blk (the slot block is in use although its bit is clear). */
-static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void **blk, size_t i, void **next)
+/* Private: a hardened pool's link of blk, decoded into *next; false unless it is NULL or a
+ * free block start other than blk (the slot block is in use although its bit is clear). */
+static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void **blk, void **next)
 {
     void *n = (void *)((uintptr_t)*blk ^ p->secret ^ (uintptr_t)blk);
     size_t ni = carve_pool_index_(p, n);
     *next = n;
     return n == NULL ||
-           !(ni >= p->limit || ni == i || ni == p->slot || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
+           !(ni >= p->limit || n == (void *)blk || n == p->slot || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
 }
 
-/* Private: hand out the head (index i) and move on to next. The previous slot block, if any,
- * gets its bit (it stays in use); the head becomes the slot. */
-static inline void *carve_pool_take_(struct carve_pool_hot_ *p, size_t i, void *next)
+/* Private: the previous slot block s (not NULL) stays in use through its bit. */
+static inline void carve_pool_mark_(struct carve_pool_hot_ *p, const void *s)
 {
-    void *blk = p->head;
-    size_t s = p->slot;
-    if (s != CARVE_POOL_NO_SLOT_) {
-        p->bitmap[s >> 6] |= (uint64_t)1 << (s & 63);
-        uint64_t marked = ++p->marks - p->unmarks;
-        if (marked > p->peak_marks) p->peak_marks = marked;
-    }
-    p->slot = i;
+    size_t i = carve_pool_index_(p, s);
+    p->bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
+    uint64_t marked = ++p->marks - p->unmarks;
+    if (marked > p->peak_marks) p->peak_marks = marked;
+}
+
+/* Private: hand out the head blk and move on to next. The previous slot block, if any, gets its
+ * bit (it stays in use); blk becomes the slot. */
+static inline void *carve_pool_take_(struct carve_pool_hot_ *p, void *blk, void *next)
+{
+    void *s = p->slot;
+    if (s != NULL) carve_pool_mark_(p, s);
+    p->slot = blk;
     p->head = next;
     return blk;
 }
@@ -134,27 +136,27 @@ static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
     void **blk = (void **)p->head;
-    size_t i = carve_pool_index_(p, blk);
     /* one test covers an exhausted pool (head NULL), a bad head and a poisoned pool */
-    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_alloc_cold(pool);
+    if (__builtin_expect(carve_pool_index_(p, blk) >= p->limit, 0)) return carve_pool_alloc_cold(pool);
     void *next = *blk;
     /* out of line: plain pools run straight on */
-    if (__builtin_expect(p->secret != 0, 0) && __builtin_expect(!carve_pool_keyed_next_(p, blk, i, &next), 0))
+    if (__builtin_expect(p->secret != 0, 0) && __builtin_expect(!carve_pool_keyed_next_(p, blk, &next), 0))
         return carve_pool_alloc_cold(pool);
-    return carve_pool_take_(p, i, next);
+    return carve_pool_take_(p, blk, next);
 }
 
 static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
-    size_t i = carve_pool_index_(p, block);
-    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
-    /* The block handed out last: its bit was never set. The hint keeps an alloc+free pair on a
-     * straight path; other frees jump out to the bitmap and back (docs/pool.md, "Measured"). */
-    if (__builtin_expect(i == p->slot, 1)) {
-        p->slot = CARVE_POOL_NO_SLOT_;
+    /* The block handed out last (its bit was never set): a live block of this pool, so no index
+     * and no range test. NULL must not match an empty slot. The hint keeps an alloc+free pair
+     * on a straight path; other frees jump out to the bitmap and back (docs/pool.md). */
+    if (__builtin_expect(block == p->slot && block != NULL, 1)) {
+        p->slot = NULL;
         p->slot_frees++;
     } else {
+        size_t i = carve_pool_index_(p, block);
+        if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
         uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
         if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
         *w = old ^ bit;
