@@ -43,20 +43,28 @@ typedef enum carve_pool_flags {
  *
  * A block is in use when its bitmap bit is set OR it is the slot: the block handed out last,
  * whose bit alloc has not set yet. The next alloc sets it (and takes the slot); a free of the
- * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word,
- * and the slot holds the block's address, so the free of it needs no index either. */
+ * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word.
+ *
+ * An empty slot holds an odd tag naming the block X whose free emptied it: X + 1 on a sound
+ * plain pool, X + 3 on a hardened or poisoned one (X + 1 + (guard & 2)). Until the next alloc
+ * succeeds, X stays free and the head changes only by frees of other blocks, so on a sound plain
+ * pool "slot == head + 1" means: the slot is empty and the head is X, a block a free validated.
+ * Alloc then pops without testing the head; any other state takes the full path. No head a
+ * hardened or poisoned pool can have equals X + 2, so those always take the full path. */
 struct carve_pool_hot_ {
-    /* what an alloc+free pair of one block reads (the first 64 bytes) */
+    /* what an alloc+free pair of one block reads */
     void *head;          /* first free block, NULL when exhausted */
     uintptr_t base;      /* block 0 */
+    uintptr_t slot;      /* the in-use block whose bit is clear, or (odd) an empty slot's tag */
     uint64_t inv;        /* inverse of block_size's odd part mod 2^64 (see carve_pool_index_) */
+    uint64_t slot_frees; /* frees that emptied the slot */
+    uintptr_t guard;     /* 1 on a sound plain pool, all ones on a hardened or poisoned one: free
+                            skips the index only when block & guard == 0 (an even slot block) */
     unsigned rot;        /* trailing zero bits of block_size */
     unsigned pad_;
-    void *slot;          /* the in-use block whose bit is clear, or NULL */
     size_t limit;        /* N, or 0 on a poisoned pool so that every op takes the cold path */
-    uint64_t slot_frees; /* frees that emptied the slot */
-    uintptr_t secret;    /* 0: plain links; else the CARVE_POOL_HARDENED key */
     /* what other patterns read too */
+    uintptr_t secret;    /* 0: plain links; else the CARVE_POOL_HARDENED key */
     uintptr_t keyed;     /* 0 for a plain pool, all ones for a hardened one */
     uint64_t *bitmap;    /* bit i set: block i in use (and not the slot) */
     uint64_t marks;      /* bits set (a slot block moved into the bitmap) */
@@ -103,28 +111,87 @@ static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void *
     void *n = (void *)((uintptr_t)*blk ^ p->secret ^ (uintptr_t)blk);
     size_t ni = carve_pool_index_(p, n);
     *next = n;
-    return n == NULL ||
-           !(ni >= p->limit || n == (void *)blk || n == p->slot || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
+    return n == NULL || !(ni >= p->limit || n == (void *)blk || (uintptr_t)n == p->slot ||
+                          ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
 }
 
-/* Private: the previous slot block s (not NULL) stays in use through its bit. */
-static inline void carve_pool_mark_(struct carve_pool_hot_ *p, const void *s)
+/* Private: the previous slot block s stays in use through its bit. */
+static inline void carve_pool_mark_(struct carve_pool_hot_ *p, uintptr_t s)
 {
-    size_t i = carve_pool_index_(p, s);
+    size_t i = carve_pool_index_(p, (const void *)s);
     p->bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
     uint64_t marked = ++p->marks - p->unmarks;
     if (marked > p->peak_marks) p->peak_marks = marked;
 }
 
-/* Private: hand out the head blk and move on to next. The previous slot block, if any, gets its
- * bit (it stays in use); blk becomes the slot. */
+/* Private: hand out the head blk and move on to next. The previous slot block, if any (an even
+ * slot), gets its bit (it stays in use); blk becomes the slot. */
 static inline void *carve_pool_take_(struct carve_pool_hot_ *p, void *blk, void *next)
 {
-    void *s = p->slot;
-    if (s != NULL) carve_pool_mark_(p, s);
-    p->slot = blk;
+    uintptr_t s = p->slot;
+    if ((s & 1) == 0) carve_pool_mark_(p, s);
+    p->slot = (uintptr_t)blk;
     p->head = next;
     return blk;
+}
+
+/* Private: a hardened pool's alloc. Its head needs no test: a free validated it, or the pop
+ * that made it the head did (carve_pool_keyed_next_); a poisoned pool has limit 0. Laid out for
+ * a pair (an empty slot); allocs in a row take the jump to the mark. */
+static inline void *carve_pool_alloc_keyed_(carve_pool *pool)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    void **blk = (void **)p->head, *next;
+    if (__builtin_expect(blk == NULL || p->limit == 0 || !carve_pool_keyed_next_(p, blk, &next), 0))
+        return carve_pool_alloc_cold(pool);
+    uintptr_t s = p->slot;
+    if (__builtin_expect((s & 1) == 0, 0)) carve_pool_mark_(p, s);
+    p->slot = (uintptr_t)blk;
+    p->head = next;
+    return blk;
+}
+
+/* Private: a plain pool's alloc for every state but the trusted head (see the struct above).
+ * One test covers an exhausted pool (head NULL), a head that is no block start and a poisoned
+ * pool. */
+static inline void *carve_pool_alloc_plain_(carve_pool *pool)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    void **blk = (void **)p->head;
+    if (__builtin_expect(carve_pool_index_(p, blk) >= p->limit, 0)) return carve_pool_alloc_cold(pool);
+    return carve_pool_take_(p, blk, *blk);
+}
+
+/* Private: push block with its link encoded (branch-free: a plain pool has secret = keyed = 0,
+ * so the link is the head itself). */
+static inline carve_status carve_pool_push_(struct carve_pool_hot_ *p, void *block)
+{
+    *(void **)block = (void *)((uintptr_t)p->head ^ ((p->secret ^ (uintptr_t)block) & p->keyed));
+    p->head = block;
+    return CARVE_OK;
+}
+
+/* Private: the free of the slot block (even, so a live block start: no index) of a hardened or
+ * poisoned pool. */
+static inline carve_status carve_pool_free_slot_(struct carve_pool_hot_ *p, void *block)
+{
+    p->slot = (uintptr_t)block + 1 + (p->guard & 2);
+    p->slot_frees++;
+    return carve_pool_push_(p, block);
+}
+
+/* Private: the free of any block but the slot block (an odd pointer equal to a tag lands here
+ * too, and is foreign). */
+static inline carve_status carve_pool_free_other_(carve_pool *pool, void *block)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    size_t i = carve_pool_index_(p, block);
+    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
+    uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
+    if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
+    *w = old ^ bit;
+    p->unmarks++;
+    return carve_pool_push_(p, block);
 }
 
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
@@ -136,36 +203,33 @@ static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
     void **blk = (void **)p->head;
-    /* one test covers an exhausted pool (head NULL), a bad head and a poisoned pool */
-    if (__builtin_expect(carve_pool_index_(p, blk) >= p->limit, 0)) return carve_pool_alloc_cold(pool);
-    void *next = *blk;
-    /* out of line: plain pools run straight on */
-    if (__builtin_expect(p->secret != 0, 0) && __builtin_expect(!carve_pool_keyed_next_(p, blk, &next), 0))
-        return carve_pool_alloc_cold(pool);
-    return carve_pool_take_(p, blk, next);
+    /* The head is the block the last free of the slot block pushed (see the struct): pop it. */
+    if (__builtin_expect(p->slot == (uintptr_t)blk + 1, 1)) {
+        p->slot = (uintptr_t)blk;
+        p->head = *blk;
+        return blk;
+    }
+    if (__builtin_expect(p->secret != 0, 1)) return carve_pool_alloc_keyed_(pool);
+    return carve_pool_alloc_plain_(pool);
 }
 
 static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
-    /* The block handed out last (its bit was never set): a live block of this pool, so no index
-     * and no range test. NULL must not match an empty slot. The hint keeps an alloc+free pair
-     * on a straight path; other frees jump out to the bitmap and back (docs/pool.md). */
-    if (__builtin_expect(block == p->slot && block != NULL, 1)) {
-        p->slot = NULL;
-        p->slot_frees++;
-    } else {
-        size_t i = carve_pool_index_(p, block);
-        if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
-        uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
-        if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
-        *w = old ^ bit;
-        p->unmarks++;
+    if (__builtin_expect((uintptr_t)block == p->slot, 1)) {
+        /* The slot block of a sound plain pool: live, a block start, so no index and no bitmap.
+         * The guard keeps out an odd pointer equal to an empty slot's tag, and hardened and
+         * poisoned pools. The tag tells the next alloc that the head is this block. */
+        if (__builtin_expect(((uintptr_t)block & p->guard) == 0, 1)) {
+            p->slot_frees++;
+            *(void **)block = p->head;
+            p->slot = (uintptr_t)block + 1;
+            p->head = block;
+            return CARVE_OK;
+        }
+        if (((uintptr_t)block & 1) == 0) return carve_pool_free_slot_(p, block);
     }
-    /* branch-free encode: plain pools have secret = keyed = 0, so the link is the head itself */
-    *(void **)block = (void *)((uintptr_t)p->head ^ ((p->secret ^ (uintptr_t)block) & p->keyed));
-    p->head = block;
-    return CARVE_OK;
+    return carve_pool_free_other_(pool, block);
 }
 
 /* Number of blocks, and of free blocks. O(1). */
