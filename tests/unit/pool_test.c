@@ -232,6 +232,58 @@ START_TEST(check_catches_a_bad_slot_or_counter)
 }
 END_TEST
 
+/* An empty slot holds an odd tag, X + 1 after the free of X on a sound plain pool: alloc pops X
+ * without testing it. A pointer equal to the tag is foreign and changes nothing; a bitmap free
+ * after the tag (head no longer X) sends alloc down the full path, LIFO as ever. */
+START_TEST(empty_slot_tag_is_foreign_and_keeps_lifo)
+{
+    carve_pool *p = carve_pool_init(arena, 8192, 64);
+    unsigned char *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK); /* the slot block */
+    ck_assert_uint_eq(p->slot, (uintptr_t)b + 1);
+    carve_stats before, after;
+    snapshot(p, &before);
+    void *head = p->head;
+    ck_assert_int_eq(carve_pool_free(p, b + 1), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_pool_free_inline(p, b + 1), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_pool_free_cold(p, b + 1), CARVE_EFOREIGN);
+    snapshot(p, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    ck_assert_ptr_eq(p->head, head);
+    ck_assert_uint_eq(p->slot, (uintptr_t)b + 1);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK); /* bitmap path: head a, tag still b + 1 */
+    ck_assert_ptr_eq(carve_pool_alloc(p), a);
+    ck_assert_ptr_eq(carve_pool_alloc_inline(p), b);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+}
+END_TEST
+
+/* A poisoned plain pool fails closed: frees work (of the slot block and of others), and no
+ * later alloc succeeds, through any entry point, although the head is then a freed block. */
+START_TEST(poisoned_plain_pool_stays_closed_after_frees)
+{
+    static _Alignas(16) unsigned char target[64];
+    carve_pool *p = carve_pool_init(arena, 4096, 64);
+    void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);
+    *(void **)b = target; /* the write after free */
+    ck_assert_ptr_eq(carve_pool_alloc(p), b);
+    ck_assert_ptr_null(carve_pool_alloc(p)); /* bad head: poisoned */
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);             /* the slot block */
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    ck_assert_ptr_null(carve_pool_alloc_inline(p));
+    ck_assert_int_eq(carve_pool_free_inline(p, a), CARVE_OK);      /* a bitmap block */
+    ck_assert_int_eq(carve_pool_free_inline(p, a), CARVE_EDOUBLEFREE);
+    ck_assert_ptr_null(carve_pool_alloc_inline(p));
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    carve_stats st;
+    snapshot(p, &st);
+    ck_assert_uint_eq(st.failed, 5);
+    ck_assert_uint_eq(st.frees, 3);
+    ck_assert_uint_gt(carve_pool_check(p), 0); /* poisoned */
+}
+END_TEST
+
 /* A use-after-free write of a chosen address into a free block's first word. A plain pool
  * follows a forged link inside the pool (it hands a live block out twice: what the hardened
  * option stops) but refuses one outside it. */
@@ -386,6 +438,7 @@ START_TEST(randomized_against_model)
             }
         } else {
             uintptr_t a = p->base + (uintptr_t)test_rng_below(&rng, p->span + 64);
+            if (op == 19 && (p->slot & 1) != 0) a = p->slot; /* an empty slot's tag (odd): foreign */
             size_t i = (a - p->base) / p->block_size;
             bool start = (a - p->base) % p->block_size == 0 && i < n;
             if (!start || !live[i]) {
@@ -423,6 +476,8 @@ static Suite *pool_suite(void)
     tcase_add_loop_test(tc, bad_frees_get_a_status_and_change_nothing, 0, 2);
     tcase_add_loop_test(tc, the_slot_block_is_in_use_everywhere, 0, 2);
     tcase_add_test(tc, check_catches_a_bad_slot_or_counter);
+    tcase_add_test(tc, empty_slot_tag_is_foreign_and_keeps_lifo);
+    tcase_add_test(tc, poisoned_plain_pool_stays_closed_after_frees);
     tcase_add_test(tc, plain_pool_follows_a_forged_link_inside_only);
     tcase_add_test(tc, hardened_pool_refuses_a_forged_link);
     tcase_add_loop_test(tc, hardened_pool_refuses_a_link_to_a_live_block, 0, 2);
