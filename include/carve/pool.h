@@ -227,7 +227,7 @@ static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
             p->head = block;
             return CARVE_OK;
         }
-        if (((uintptr_t)block & 1) == 0) return carve_pool_free_slot_(p, block);
+        if (__builtin_expect(((uintptr_t)block & 1) == 0, 1)) return carve_pool_free_slot_(p, block);
     }
     return carve_pool_free_other_(pool, block);
 }
