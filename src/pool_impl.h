@@ -26,14 +26,14 @@
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
- * In use = bit set OR address == slot. Alloc moves the previous slot block's bit into the bitmap
+ * In use = bit set OR address == slot (an even slot). Alloc moves the previous slot block's bit into the bitmap
  * (if there is one) and makes the popped block the slot; free of the slot block empties the slot,
  * free of any other block clears its bit. So the slot block's bit is always clear, and a pair
  * (alloc, then free of that block) touches no bitmap word.
  *
  * Counting: every successful alloc leaves its block in the slot, and the block leaves the slot
  * either freed (slot_frees) or marked by the next alloc (marks); every other free clears a bit
- * (unmarks). So live = marks - unmarks + (slot taken), frees = slot_frees + unmarks,
+ * (unmarks). So live = marks - unmarks + (slot even), frees = slot_frees + unmarks,
  * allocs = frees + live. An alloc bumps at most one counter (marks, when it moves a block into
  * the bitmap), a free exactly one, and a pair only slot_frees. peak_marks is the most bits ever
  * set at once, raised when a bit is set; the peak of live blocks is peak_marks + 1 once any
@@ -69,7 +69,7 @@ struct carve_pool {
     uintptr_t secret;      /* 0: plain links */
     uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
     uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
-    uint64_t marks, unmarks; /* bits set, bits cleared: live = marks - unmarks + (slot taken) */
+    uint64_t marks, unmarks; /* bits set, bits cleared: live = marks - unmarks + (slot even) */
     uint64_t peak_marks;   /* max of marks - unmarks over time */
     /* cold fields */
     uint64_t failed;

@@ -33,7 +33,8 @@ typedef enum carve_pool_flags {
      * address; alloc validates every decoded link (inside the pool, at a block start, not in
      * use) before trusting it. A bad link makes alloc return NULL (counted in stats.failed) and
      * poisons the pool: every later alloc returns NULL too, and carve_pool_check counts the
-     * damage. Frees keep working. Cost: a few instructions per pair (see docs/pool.md). */
+     * damage. Frees keep working. Cost: a hardened pool takes the full paths, not the
+     * plain pool's pair fast paths: about twice the plain pair (see docs/pool.md). */
     CARVE_POOL_HARDENED = 1u << 0
 } carve_pool_flags;
 
