@@ -210,7 +210,7 @@ static inline void *carve_pool_alloc_inline(carve_pool *pool)
         p->head = *blk;
         return blk;
     }
-    if (__builtin_expect(p->secret != 0, 0)) return carve_pool_alloc_keyed_(pool);
+    if (__builtin_expect(p->secret != 0, 1)) return carve_pool_alloc_keyed_(pool);
     return carve_pool_alloc_plain_(pool);
 }
 
