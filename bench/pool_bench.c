@@ -13,10 +13,11 @@
  * handles (the pool pointer, the bare list's address) in locals, as a caller would.
  *
  * The floor rows (floor, ifloor) are not a pool: the bare list plus only the work the issue's
- * free statuses force on ANY pool for a pair, i.e. the range and block-start test of the freed
- * pointer (CARVE_EFOREIGN; the pool's multiply-and-rotate) and a one-block in-use record that
- * alloc sets and free tests and clears (CARVE_EDOUBLEFREE). No counters, no bitmap, no
- * hardened test. A lower bound on a pool's pair, to show how far the 1.2x target can be met.
+ * free statuses force on ANY pool for a pair: a one-block in-use record that alloc sets and free
+ * tests and clears (CARVE_EDOUBLEFREE), and a NULL test (an empty record must not match a free
+ * of NULL). A pointer equal to the record is a block start, so the range and block-start test
+ * (CARVE_EFOREIGN) is needed only off the pair's path. No counters, no bitmap, no hardened
+ * test. A lower bound on a pool's pair, to show how far the 1.2x target can be met.
  *
  *   pool_bench [--runs R] [--pairs N]          medians over R interleaved runs
  *   pool_bench --only VARIANT --pairs N        one loop, for callgrind --toggle-collect=loop_*
@@ -82,10 +83,17 @@ static inline void *floor_pop(floor_list *f)
     f->live = blk;
     return blk;
 }
-static inline int floor_push(floor_list *f, void *p)
+/* Any pointer but the live block: foreign (range and block-start test) or a double free. Never
+ * reached by a pair. */
+NOIPA static int floor_other(floor_list *f, void *p)
 {
     uint64_t x = ((uint64_t)(uintptr_t)p - f->base) * f->inv;
-    if (((x >> f->rot) | (x << (-f->rot & 63))) >= f->n || p != f->live) return -1; /* foreign, double */
+    return ((x >> f->rot) | (x << (-f->rot & 63))) >= f->n ? -1 : -2;
+}
+static inline int floor_push(floor_list *f, void *p)
+{
+    /* the live block is a block start of this list: no range test; NULL must not match "none" */
+    if (__builtin_expect(p != f->live || p == NULL, 0)) return floor_other(f, p);
     f->live = NULL;
     *(void **)p = f->head;
     f->head = p;

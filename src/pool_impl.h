@@ -8,12 +8,15 @@
  *   mem -> [pad][struct carve_pool][in-use bitmap: ceil(N/64) words][pad to 16][block 0]...[block N-1]
  *
  *   struct carve_pool  head      first free block (a real pointer, never encoded)
+ *                      slot      the block handed out last while its bit is still clear, or, odd,
+ *                                the tag of an empty slot: X + 1 + (guard & 2), X the block whose
+ *                                free emptied it (see carve/pool.h: "slot == head + 1" lets alloc
+ *                                skip the head's test)
+ *                      guard     1 on a sound plain pool, all ones on a hardened or poisoned one
  *                      base      address of block 0, 16-aligned
  *                      inv, rot  block_size = odd * 2^rot; inv = odd^-1 mod 2^64: the index of
  *                                an address is ror((a - base) * inv, rot), >= N unless a block start
  *                      limit     N, or 0 on a poisoned pool (sends every op out of line)
- *                      slot      index of the block handed out last while its bit is still clear,
- *                                or CARVE_POOL_NO_SLOT_
  *                      slot_frees  counter (see "Counting" below)
  *                      secret    0 for a plain pool; the XOR key of a hardened one
  *                      keyed     0 plain, all ones hardened: free encodes without a branch
@@ -23,14 +26,14 @@
  *   free block         [link][...]: link = next free block, or NULL at the tail.
  *                      Hardened: link stored as next ^ secret ^ (uintptr_t)&link.
  *
- * In use = bit set OR index == slot. Alloc moves the previous slot block's bit into the bitmap
+ * In use = bit set OR address == slot (an even slot). Alloc moves the previous slot block's bit into the bitmap
  * (if there is one) and makes the popped block the slot; free of the slot block empties the slot,
  * free of any other block clears its bit. So the slot block's bit is always clear, and a pair
  * (alloc, then free of that block) touches no bitmap word.
  *
  * Counting: every successful alloc leaves its block in the slot, and the block leaves the slot
  * either freed (slot_frees) or marked by the next alloc (marks); every other free clears a bit
- * (unmarks). So live = marks - unmarks + (slot taken), frees = slot_frees + unmarks,
+ * (unmarks). So live = marks - unmarks + (slot even), frees = slot_frees + unmarks,
  * allocs = frees + live. An alloc bumps at most one counter (marks, when it moves a block into
  * the bitmap), a free exactly one, and a pair only slot_frees. peak_marks is the most bits ever
  * set at once, raised when a bit is set; the peak of live blocks is peak_marks + 1 once any
@@ -56,16 +59,17 @@
 struct carve_pool {
     void *head;            /* first free block (a real pointer, never encoded) */
     uintptr_t base;        /* block 0 */
+    uintptr_t slot;        /* the in-use block whose bit is clear, or (odd) an empty slot's tag */
     uint64_t inv;          /* odd part of block_size, inverted mod 2^64 */
+    uint64_t slot_frees;   /* frees that emptied the slot */
+    uintptr_t guard;       /* 1 on a sound plain pool, all ones on a hardened or poisoned one */
     unsigned rot;          /* ctz(block_size) */
     unsigned pad_;
     size_t limit;          /* nblocks, or 0 once poisoned */
-    size_t slot;           /* the in-use block whose bit is clear, or CARVE_POOL_NO_SLOT_ */
-    uint64_t slot_frees;   /* frees that emptied the slot */
     uintptr_t secret;      /* 0: plain links */
     uintptr_t keyed;       /* secret != 0 ? all ones : 0 */
     uint64_t *bitmap;      /* = bits, cached so the hot paths skip the address arithmetic */
-    uint64_t marks, unmarks; /* bits set, bits cleared: live = marks - unmarks + (slot taken) */
+    uint64_t marks, unmarks; /* bits set, bits cleared: live = marks - unmarks + (slot even) */
     uint64_t peak_marks;   /* max of marks - unmarks over time */
     /* cold fields */
     uint64_t failed;
@@ -81,7 +85,7 @@ struct carve_pool {
 
 #define POOL_MIRRORS(f) (offsetof(struct carve_pool, f) == offsetof(struct carve_pool_hot_, f))
 _Static_assert(POOL_MIRRORS(head) && POOL_MIRRORS(base) && POOL_MIRRORS(inv) && POOL_MIRRORS(rot) &&
-                   POOL_MIRRORS(limit) && POOL_MIRRORS(slot) && POOL_MIRRORS(slot_frees) && POOL_MIRRORS(secret) &&
+                   POOL_MIRRORS(limit) && POOL_MIRRORS(slot) && POOL_MIRRORS(guard) && POOL_MIRRORS(slot_frees) && POOL_MIRRORS(secret) &&
                    POOL_MIRRORS(keyed) && POOL_MIRRORS(bitmap) && POOL_MIRRORS(marks) && POOL_MIRRORS(unmarks) &&
                    POOL_MIRRORS(peak_marks) && sizeof(struct carve_pool_hot_) == offsetof(struct carve_pool, failed),
                "struct carve_pool must start with the fields of struct carve_pool_hot_");
@@ -97,7 +101,7 @@ size_t carve_pool_check_impl(const carve_pool *p);
 /* Blocks in use (the set bits plus the slot) and free blocks. O(1). */
 CARVE_INLINE size_t pool_live(const carve_pool *p)
 {
-    return (size_t)(p->marks - p->unmarks) + (p->slot != CARVE_POOL_NO_SLOT_);
+    return (size_t)(p->marks - p->unmarks) + ((p->slot & 1) == 0);
 }
 CARVE_INLINE size_t pool_nfree(const carve_pool *p) { return p->nblocks - pool_live(p); }
 
@@ -110,7 +114,10 @@ CARVE_INLINE size_t pool_index(const carve_pool *p, uintptr_t a)
 
 CARVE_INLINE bool pool_bit(const carve_pool *p, size_t i) { return (p->bitmap[i >> 6] >> (i & 63)) & 1u; }
 /* Is block i (< N) in use: its bit, or the slot. */
-CARVE_INLINE bool pool_in_use(const carve_pool *p, size_t i) { return i == p->slot || pool_bit(p, i); }
+CARVE_INLINE bool pool_in_use(const carve_pool *p, size_t i)
+{
+    return p->base + i * p->block_size == p->slot || pool_bit(p, i);
+}
 
 CARVE_INLINE void *pool_decode(const carve_pool *p, void *const *slot)
 {

@@ -366,7 +366,9 @@ CARVE_API void *carve_slab_alloc(carve_slab *s, size_t size)
         }
     }
     carve_pool *p = slab_pool(h);
-    void *b = carve_pool_alloc_inline(p);
+    /* A slab's pool is plain, and an alloc here seldom follows the free of the block it handed
+     * out last (frees are in any order): the full path, without the pair's test first. */
+    void *b = carve_pool_alloc_plain_(p);
     if (CARVE_UNLIKELY(b == NULL)) { /* a free-list link was overwritten: carve_slab_check counts it */
         c->failed++;
         return NULL;
@@ -396,7 +398,9 @@ CARVE_API carve_status carve_slab_free(carve_slab *s, void *p)
     if (CARVE_UNLIKELY(h->check != slab_check_word(s, h) || h->cls >= s->nclasses)) return CARVE_ECORRUPT;
     carve_pool *pool = slab_pool(h);
     bool was_full = pool->head == NULL;
-    carve_status st = carve_pool_free_inline(pool, p);
+    /* likewise: most frees here are of blocks other than the one handed out last */
+    carve_status st = CARVE_LIKELY((uintptr_t)p != pool->slot) ? carve_pool_free_other_(pool, p)
+                                                                : carve_pool_free_inline(pool, p);
     if (CARVE_UNLIKELY(st != CARVE_OK)) return st;
     class_state *c = &s->cls[h->cls];
     c->frees++;

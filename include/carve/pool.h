@@ -33,12 +33,10 @@ typedef enum carve_pool_flags {
      * address; alloc validates every decoded link (inside the pool, at a block start, not in
      * use) before trusting it. A bad link makes alloc return NULL (counted in stats.failed) and
      * poisons the pool: every later alloc returns NULL too, and carve_pool_check counts the
-     * damage. Frees keep working. Cost: a few instructions per pair (see docs/pool.md). */
+     * damage. Frees keep working. Cost: a hardened pool takes the full paths, not the
+     * plain pool's pair fast paths: about twice the plain pair (see docs/pool.md). */
     CARVE_POOL_HARDENED = 1u << 0
 } carve_pool_flags;
-
-/* No block in the deferred slot (see struct carve_pool_hot_). */
-#define CARVE_POOL_NO_SLOT_ ((size_t)-1)
 
 /* The fields the inline fast paths below read, mirrored as the first members of the pool
  * (src/pool_impl.h checks the offsets). PRIVATE: never read or write them yourself; the layout
@@ -46,20 +44,29 @@ typedef enum carve_pool_flags {
  *
  * A block is in use when its bitmap bit is set OR it is the slot: the block handed out last,
  * whose bit alloc has not set yet. The next alloc sets it (and takes the slot); a free of the
- * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word. */
+ * slot block only empties the slot. So an alloc+free pair of one block touches no bitmap word.
+ *
+ * An empty slot holds an odd tag naming the block X whose free emptied it: X + 1 on a sound
+ * plain pool, X + 3 on a hardened or poisoned one (X + 1 + (guard & 2)). Until the next alloc
+ * succeeds, X stays free and the head changes only by frees of other blocks, so on a sound plain
+ * pool "slot == head + 1" means: the slot is empty and the head is X, a block a free validated.
+ * Alloc then pops without testing the head; any other state takes the full path. No head a
+ * hardened or poisoned pool can have equals X + 2, so those always take the full path. */
 struct carve_pool_hot_ {
-    /* what an alloc+free pair of one block reads (the first 64 bytes) */
+    /* what an alloc+free pair of one block reads */
     void *head;          /* first free block, NULL when exhausted */
     uintptr_t base;      /* block 0 */
+    uintptr_t slot;      /* the in-use block whose bit is clear, or (odd) an empty slot's tag */
     uint64_t inv;        /* inverse of block_size's odd part mod 2^64 (see carve_pool_index_) */
+    uint64_t slot_frees; /* frees that emptied the slot */
+    uintptr_t guard;     /* 1 on a sound plain pool, all ones on a hardened or poisoned one: free
+                            skips the index only when block & guard == 0 (an even slot block) */
     unsigned rot;        /* trailing zero bits of block_size */
     unsigned pad_;
     size_t limit;        /* N, or 0 on a poisoned pool so that every op takes the cold path */
-    size_t slot;         /* index of the in-use block whose bit is clear, or CARVE_POOL_NO_SLOT_ */
-    uint64_t slot_frees; /* frees that emptied the slot */
+    /* what other patterns read too */
     uintptr_t secret;    /* 0: plain links; else the CARVE_POOL_HARDENED key */
     uintptr_t keyed;     /* 0 for a plain pool, all ones for a hardened one */
-    /* what other patterns read too */
     uint64_t *bitmap;    /* bit i set: block i in use (and not the slot) */
     uint64_t marks;      /* bits set (a slot block moved into the bitmap) */
     uint64_t unmarks;    /* bits cleared (frees of any block but the slot) */
@@ -98,31 +105,94 @@ CARVE_API carve_status carve_pool_free(carve_pool *p, void *block);
 CARVE_API void        *carve_pool_alloc_cold(carve_pool *p);
 CARVE_API carve_status carve_pool_free_cold(carve_pool *p, void *block);
 
-/* Private: a hardened pool's link of blk (index i), decoded into *next; false unless it is NULL
- * or a free block start other than blk (the slot block is in use although its bit is clear). */
-static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void **blk, size_t i, void **next)
+/* Private: a hardened pool's link of blk, decoded into *next; false unless it is NULL or a
+ * free block start other than blk (the slot block is in use although its bit is clear). */
+static inline int carve_pool_keyed_next_(const struct carve_pool_hot_ *p, void **blk, void **next)
 {
     void *n = (void *)((uintptr_t)*blk ^ p->secret ^ (uintptr_t)blk);
     size_t ni = carve_pool_index_(p, n);
     *next = n;
-    return n == NULL ||
-           !(ni >= p->limit || ni == i || ni == p->slot || ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
+    return n == NULL || !(ni >= p->limit || n == (void *)blk || (uintptr_t)n == p->slot ||
+                          ((p->bitmap[ni >> 6] >> (ni & 63)) & 1u) != 0);
 }
 
-/* Private: hand out the head (index i) and move on to next. The previous slot block, if any,
- * gets its bit (it stays in use); the head becomes the slot. */
-static inline void *carve_pool_take_(struct carve_pool_hot_ *p, size_t i, void *next)
+/* Private: the previous slot block s stays in use through its bit. */
+static inline void carve_pool_mark_(struct carve_pool_hot_ *p, uintptr_t s)
 {
-    void *blk = p->head;
-    size_t s = p->slot;
-    if (s != CARVE_POOL_NO_SLOT_) {
-        p->bitmap[s >> 6] |= (uint64_t)1 << (s & 63);
-        uint64_t marked = ++p->marks - p->unmarks;
-        if (marked > p->peak_marks) p->peak_marks = marked;
-    }
-    p->slot = i;
+    size_t i = carve_pool_index_(p, (const void *)s);
+    p->bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
+    uint64_t marked = ++p->marks - p->unmarks;
+    if (marked > p->peak_marks) p->peak_marks = marked;
+}
+
+/* Private: hand out the head blk and move on to next. The previous slot block, if any (an even
+ * slot), gets its bit (it stays in use); blk becomes the slot. */
+static inline void *carve_pool_take_(struct carve_pool_hot_ *p, void *blk, void *next)
+{
+    uintptr_t s = p->slot;
+    if ((s & 1) == 0) carve_pool_mark_(p, s);
+    p->slot = (uintptr_t)blk;
     p->head = next;
     return blk;
+}
+
+/* Private: a hardened pool's alloc. Its head needs no test: a free validated it, or the pop
+ * that made it the head did (carve_pool_keyed_next_); a poisoned pool has limit 0. Laid out for
+ * a pair (an empty slot); allocs in a row take the jump to the mark. */
+static inline void *carve_pool_alloc_keyed_(carve_pool *pool)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    void **blk = (void **)p->head, *next;
+    if (__builtin_expect(blk == NULL || p->limit == 0 || !carve_pool_keyed_next_(p, blk, &next), 0))
+        return carve_pool_alloc_cold(pool);
+    uintptr_t s = p->slot;
+    if (__builtin_expect((s & 1) == 0, 0)) carve_pool_mark_(p, s);
+    p->slot = (uintptr_t)blk;
+    p->head = next;
+    return blk;
+}
+
+/* Private: a plain pool's alloc for every state but the trusted head (see the struct above).
+ * One test covers an exhausted pool (head NULL), a head that is no block start and a poisoned
+ * pool. */
+static inline void *carve_pool_alloc_plain_(carve_pool *pool)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    void **blk = (void **)p->head;
+    if (__builtin_expect(carve_pool_index_(p, blk) >= p->limit, 0)) return carve_pool_alloc_cold(pool);
+    return carve_pool_take_(p, blk, *blk);
+}
+
+/* Private: push block with its link encoded (branch-free: a plain pool has secret = keyed = 0,
+ * so the link is the head itself). */
+static inline carve_status carve_pool_push_(struct carve_pool_hot_ *p, void *block)
+{
+    *(void **)block = (void *)((uintptr_t)p->head ^ ((p->secret ^ (uintptr_t)block) & p->keyed));
+    p->head = block;
+    return CARVE_OK;
+}
+
+/* Private: the free of the slot block (even, so a live block start: no index) of a hardened or
+ * poisoned pool. */
+static inline carve_status carve_pool_free_slot_(struct carve_pool_hot_ *p, void *block)
+{
+    p->slot = (uintptr_t)block + 1 + (p->guard & 2);
+    p->slot_frees++;
+    return carve_pool_push_(p, block);
+}
+
+/* Private: the free of any block but the slot block (an odd pointer equal to a tag lands here
+ * too, and is foreign). */
+static inline carve_status carve_pool_free_other_(carve_pool *pool, void *block)
+{
+    struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
+    size_t i = carve_pool_index_(p, block);
+    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
+    uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
+    if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
+    *w = old ^ bit;
+    p->unmarks++;
+    return carve_pool_push_(p, block);
 }
 
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
@@ -134,36 +204,33 @@ static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
     void **blk = (void **)p->head;
-    size_t i = carve_pool_index_(p, blk);
-    /* one test covers an exhausted pool (head NULL), a bad head and a poisoned pool */
-    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_alloc_cold(pool);
-    void *next = *blk;
-    /* out of line: plain pools run straight on */
-    if (__builtin_expect(p->secret != 0, 0) && __builtin_expect(!carve_pool_keyed_next_(p, blk, i, &next), 0))
-        return carve_pool_alloc_cold(pool);
-    return carve_pool_take_(p, i, next);
+    /* The head is the block the last free of the slot block pushed (see the struct): pop it. */
+    if (__builtin_expect(p->slot == (uintptr_t)blk + 1, 1)) {
+        p->slot = (uintptr_t)blk;
+        p->head = *blk;
+        return blk;
+    }
+    if (__builtin_expect(p->secret != 0, 1)) return carve_pool_alloc_keyed_(pool);
+    return carve_pool_alloc_plain_(pool);
 }
 
 static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
-    size_t i = carve_pool_index_(p, block);
-    if (__builtin_expect(i >= p->limit, 0)) return carve_pool_free_cold(pool, block); /* NULL, foreign */
-    /* The block handed out last: its bit was never set. The hint keeps an alloc+free pair on a
-     * straight path; other frees jump out to the bitmap and back (docs/pool.md, "Measured"). */
-    if (__builtin_expect(i == p->slot, 1)) {
-        p->slot = CARVE_POOL_NO_SLOT_;
-        p->slot_frees++;
-    } else {
-        uint64_t *w = &p->bitmap[i >> 6], bit = (uint64_t)1 << (i & 63), old = *w;
-        if (__builtin_expect((old & bit) == 0, 0)) return carve_pool_free_cold(pool, block); /* double */
-        *w = old ^ bit;
-        p->unmarks++;
+    if (__builtin_expect((uintptr_t)block == p->slot, 1)) {
+        /* The slot block of a sound plain pool: live, a block start, so no index and no bitmap.
+         * The guard keeps out an odd pointer equal to an empty slot's tag, and hardened and
+         * poisoned pools. The tag tells the next alloc that the head is this block. */
+        if (__builtin_expect(((uintptr_t)block & p->guard) == 0, 1)) {
+            p->slot_frees++;
+            *(void **)block = p->head;
+            p->slot = (uintptr_t)block + 1;
+            p->head = block;
+            return CARVE_OK;
+        }
+        if (__builtin_expect(((uintptr_t)block & 1) == 0, 1)) return carve_pool_free_slot_(p, block);
     }
-    /* branch-free encode: plain pools have secret = keyed = 0, so the link is the head itself */
-    *(void **)block = (void *)((uintptr_t)p->head ^ ((p->secret ^ (uintptr_t)block) & p->keyed));
-    p->head = block;
-    return CARVE_OK;
+    return carve_pool_free_other_(pool, block);
 }
 
 /* Number of blocks, and of free blocks. O(1). */

@@ -83,7 +83,7 @@ START_TEST(seed_worked_example_block_for_block)
     ck_assert_uint_eq(index_of(p, c), 2);
     ck_assert_uint_eq(index_of(p, d), 3);
     ck_assert_ptr_eq(p->head, (void *)(p->base + 4 * 64)); /* free_head now 4 */
-    ck_assert_uint_eq(p->slot, 3);                         /* d is live through the slot... */
+    ck_assert_uint_eq(p->slot, (uintptr_t)d);              /* d is live through the slot... */
     ck_assert_uint_eq(p->bits[0], 0x7);                    /* ...a, b, c through their bits */
     ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);     /* next[1] = 4, head 1 */
     ck_assert_ptr_eq(p->head, b);
@@ -150,7 +150,7 @@ START_TEST(the_slot_block_is_in_use_everywhere)
     unsigned flags = (unsigned)_i; /* plain, then hardened */
     carve_pool *p = carve_pool_init_ex(arena, 8192, 64, flags, 0);
     unsigned char *a = carve_pool_alloc(p);
-    ck_assert_uint_eq(p->slot, 0);
+    ck_assert_uint_eq(p->slot, (uintptr_t)a);
     ck_assert_uint_eq(p->bits[0], 0); /* a pair never writes the bitmap */
     ck_assert_uint_eq(carve_pool_usable_size(p, a), 64);
     ck_assert_uint_eq(carve_pool_available(p), carve_pool_capacity(p) - 1);
@@ -161,7 +161,7 @@ START_TEST(the_slot_block_is_in_use_everywhere)
 
     /* free of the slot block empties the slot and leaves the bitmap alone */
     ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
-    ck_assert_uint_eq(p->slot, CARVE_POOL_NO_SLOT_);
+    ck_assert_uint_eq(p->slot & 1, 1); /* an empty slot's tag */
     ck_assert_uint_eq(p->bits[0], 0);
     carve_stats before, after;
     snapshot(p, &before);
@@ -175,13 +175,13 @@ START_TEST(the_slot_block_is_in_use_everywhere)
     a = carve_pool_alloc(p);
     unsigned char *b = carve_pool_alloc(p), *c = carve_pool_alloc(p);
     ck_assert_uint_eq(index_of(p, c), 2);
-    ck_assert_uint_eq(p->slot, 2);
+    ck_assert_uint_eq(p->slot, (uintptr_t)c);
     ck_assert_uint_eq(p->bits[0], 0x3);
     ck_assert_uint_eq(carve_pool_check(p), 0);
     /* a block whose bit is set: the bitmap path; the slot stays */
     ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK);
     ck_assert_uint_eq(p->bits[0], 0x1);
-    ck_assert_uint_eq(p->slot, 2);
+    ck_assert_uint_eq(p->slot, (uintptr_t)c);
     ck_assert_int_eq(carve_pool_free(p, b), CARVE_EDOUBLEFREE);
     ck_assert_uint_eq(carve_pool_usable_size(p, b), 0);
     ck_assert_uint_eq(carve_pool_usable_size(p, c), 64);
@@ -212,10 +212,14 @@ START_TEST(check_catches_a_bad_slot_or_counter)
     (void)a;
     (void)b;
     ck_assert_uint_eq(carve_pool_check(p), 0);
-    size_t slot = p->slot;
-    p->slot = 0; /* block 0's bit is set: counted twice */
+    uintptr_t slot = p->slot;
+    p->slot = (uintptr_t)a; /* block 0's bit is set: counted twice */
     ck_assert_uint_gt(carve_pool_check(p), 0);
-    p->slot = carve_pool_capacity(p);
+    p->slot = p->base + carve_pool_capacity(p) * p->block_size; /* past the last block */
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->slot = slot + 8; /* inside a block */
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    p->slot = (uintptr_t)a + 1; /* an empty slot's tag naming a live block */
     ck_assert_uint_gt(carve_pool_check(p), 0);
     p->slot = slot;
     p->marks++;
@@ -228,9 +232,35 @@ START_TEST(check_catches_a_bad_slot_or_counter)
 }
 END_TEST
 
+/* An empty slot holds an odd tag, X + 1 after the free of X on a sound plain pool: alloc pops X
+ * without testing it. A pointer equal to the tag is foreign and changes nothing; a bitmap free
+ * after the tag (head no longer X) sends alloc down the full path, LIFO as ever. */
+START_TEST(empty_slot_tag_is_foreign_and_keeps_lifo)
+{
+    carve_pool *p = carve_pool_init(arena, 8192, 64);
+    unsigned char *a = carve_pool_alloc(p), *b = carve_pool_alloc(p);
+    ck_assert_int_eq(carve_pool_free(p, b), CARVE_OK); /* the slot block */
+    ck_assert_uint_eq(p->slot, (uintptr_t)b + 1);
+    carve_stats before, after;
+    snapshot(p, &before);
+    void *head = p->head;
+    ck_assert_int_eq(carve_pool_free(p, b + 1), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_pool_free_inline(p, b + 1), CARVE_EFOREIGN);
+    ck_assert_int_eq(carve_pool_free_cold(p, b + 1), CARVE_EFOREIGN);
+    snapshot(p, &after);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+    ck_assert_ptr_eq(p->head, head);
+    ck_assert_uint_eq(p->slot, (uintptr_t)b + 1);
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK); /* bitmap path: head a, tag still b + 1 */
+    ck_assert_ptr_eq(carve_pool_alloc(p), a);
+    ck_assert_ptr_eq(carve_pool_alloc_inline(p), b);
+    ck_assert_uint_eq(carve_pool_check(p), 0);
+}
+END_TEST
+
 /* A use-after-free write of a chosen address into a free block's first word. A plain pool
  * follows a forged link inside the pool (it hands a live block out twice: what the hardened
- * option stops) but refuses one outside it. */
+ * option stops) but refuses one outside it, and then stays poisoned. */
 START_TEST(plain_pool_follows_a_forged_link_inside_only)
 {
     static _Alignas(16) unsigned char target[64];
@@ -242,11 +272,26 @@ START_TEST(plain_pool_follows_a_forged_link_inside_only)
     ck_assert_ptr_eq(carve_pool_alloc(p), b); /* b is live and handed out again */
 
     p = carve_pool_init(arena, 4096, 64);
+    b = carve_pool_alloc(p);
     a = carve_pool_alloc(p);
     ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
     *(void **)a = target;
     ck_assert_ptr_eq(carve_pool_alloc(p), a);
+    ck_assert_ptr_null(carve_pool_alloc(p)); /* bad head: poisoned */
+    ck_assert_uint_gt(carve_pool_check(p), 0);
+    /* It fails closed: frees work (the slot block, then a bitmap block), and no later alloc
+     * succeeds through any entry point, although the head is then a freed block. */
+    ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
     ck_assert_ptr_null(carve_pool_alloc(p));
+    ck_assert_ptr_null(carve_pool_alloc_inline(p));
+    ck_assert_int_eq(carve_pool_free_inline(p, b), CARVE_OK);
+    ck_assert_int_eq(carve_pool_free_inline(p, b), CARVE_EDOUBLEFREE);
+    ck_assert_ptr_null(carve_pool_alloc_inline(p));
+    ck_assert_ptr_null(carve_pool_alloc(p));
+    carve_stats st;
+    snapshot(p, &st);
+    ck_assert_uint_eq(st.failed, 5);
+    ck_assert_uint_eq(st.frees, 3);
     ck_assert_uint_gt(carve_pool_check(p), 0);
 }
 END_TEST
@@ -283,7 +328,7 @@ START_TEST(hardened_pool_refuses_a_link_to_a_live_block)
     carve_pool *p = carve_pool_init_ex(arena, 4096, 64, CARVE_POOL_HARDENED, 0);
     void *a = carve_pool_alloc(p), *b = carve_pool_alloc(p), *c = carve_pool_alloc(p);
     void *target = _i == 0 ? b : c;
-    ck_assert_uint_eq(p->slot, index_of(p, c));
+    ck_assert_uint_eq(p->slot, (uintptr_t)c);
     ck_assert_int_eq(carve_pool_free(p, a), CARVE_OK);
     *(void **)a = (void *)((uintptr_t)target ^ p->secret ^ (uintptr_t)a);
     ck_assert_uint_gt(carve_pool_check(p), 0);
@@ -382,6 +427,7 @@ START_TEST(randomized_against_model)
             }
         } else {
             uintptr_t a = p->base + (uintptr_t)test_rng_below(&rng, p->span + 64);
+            if (op == 19 && (p->slot & 1) != 0) a = p->slot; /* an empty slot's tag (odd): foreign */
             size_t i = (a - p->base) / p->block_size;
             bool start = (a - p->base) % p->block_size == 0 && i < n;
             if (!start || !live[i]) {
@@ -419,6 +465,7 @@ static Suite *pool_suite(void)
     tcase_add_loop_test(tc, bad_frees_get_a_status_and_change_nothing, 0, 2);
     tcase_add_loop_test(tc, the_slot_block_is_in_use_everywhere, 0, 2);
     tcase_add_test(tc, check_catches_a_bad_slot_or_counter);
+    tcase_add_test(tc, empty_slot_tag_is_foreign_and_keeps_lifo);
     tcase_add_test(tc, plain_pool_follows_a_forged_link_inside_only);
     tcase_add_test(tc, hardened_pool_refuses_a_forged_link);
     tcase_add_loop_test(tc, hardened_pool_refuses_a_link_to_a_live_block, 0, 2);
