@@ -9,7 +9,7 @@
  *   to the requested alignment where one is given.
  * - Complexity: O(1) for sizes up to 128 KiB when the calling thread has a page with room
  *   (the common case); otherwise amortised O(segments of the calling thread), plus one OS call
- *   when memory must be mapped. Sizes above 2 MiB are mapped directly (with a cache).
+ *   when memory must be mapped. Sizes above 1 MiB are mapped directly (with a cache).
  * - Errors: a size that cannot be served returns NULL with errno ENOMEM; nothing is changed.
  * - Misuse (a double free, or a pointer carve never handed out) is reported with one line
  *   through carve_output, then handled by the CARVE_ON_ERROR policy: abort (the default),
