@@ -1234,10 +1234,15 @@ static segment *huge_from_cache(size_t total, size_t map_align)
 
 /* Grow the cached run [i, j] in place to a mapping of total bytes aligned to map_align: map
  * the missing part right below it, or right after it (either may be taken). NULL when neither
- * could be mapped. huge_lock held. */
-static segment *run_extend(unsigned i, unsigned j, size_t total, size_t map_align)
+ * could be mapped. *used_lo, *used_hi: the run's old bounds (and the new part's header when it
+ * goes after): the only part of the result that may hold nonzero bytes, the rest is fresh from
+ * the OS. huge_lock held. */
+static segment *run_extend(unsigned i, unsigned j, size_t total, size_t map_align,
+                           uint8_t **used_lo, uint8_t **used_hi)
 {
     uint8_t *start = (uint8_t *)huge_cache[i], *end = range_end(huge_cache[j]);
+    *used_lo = start;
+    *used_hi = end;
     size_t len = (size_t)(end - start);
     uintptr_t below = ((uintptr_t)start - (total - len)) & ~(uintptr_t)(map_align - 1);
     segment *seg = NULL;
@@ -1249,6 +1254,7 @@ static segment *run_extend(unsigned i, unsigned j, size_t total, size_t map_alig
                carve_os_map_at(end, carve_align_up(total - len, carve_os_page_size())) == 0) {
         seg = (segment *)end; /* at j + 1, just after it */
         seg->huge_map = carve_align_up(total - len, carve_os_page_size());
+        *used_hi = end + HUGE_HDR; /* the header written below lands inside the joined block */
     } else {
         return NULL;
     }
@@ -1263,7 +1269,7 @@ static segment *run_extend(unsigned i, unsigned j, size_t total, size_t map_alig
 
 /* When no cached run holds total bytes: extend one of the two longest (longest first), so that
  * only the missing part faults in. NULL when none could be extended. huge_lock held. */
-static segment *huge_extend(size_t total, size_t map_align)
+static segment *huge_extend(size_t total, size_t map_align, uint8_t **used_lo, uint8_t **used_hi)
 {
     unsigned first[2] = {HUGE_CACHE_SLOTS, HUGE_CACHE_SLOTS}, last[2] = {0, 0};
     size_t len[2] = {0, 0};
@@ -1279,25 +1285,35 @@ static segment *huge_extend(size_t total, size_t map_align)
         i = j + 1;
     }
     for (unsigned k = 0; k < 2 && first[k] < HUGE_CACHE_SLOTS; k++) {
-        segment *seg = run_extend(first[k], last[k], total, map_align);
+        segment *seg = run_extend(first[k], last[k], total, map_align, used_lo, used_hi);
         if (seg != NULL) return seg;
     }
     return NULL;
 }
 
-static void *huge_alloc(heap *h, size_t size, size_t align)
+/* A block of size bytes in a mapping of its own. zero: the block reads as zero (calloc); only
+ * the part that came from cached ranges is cleared, fresh pages are zero already (a calloc that
+ * extends a small cached range by gigabytes must not write them all). */
+static void *huge_alloc(heap *h, size_t size, size_t align, bool zero)
 {
     size_t hdr = (align > HUGE_HDR ? align : HUGE_HDR) + guard_bytes(), total;
     if (carve_add_overflow(size, hdr, &total) || !carve_align_up_checked(total, 4096, &total) ||
         total > ((size_t)1 << ADDR_BITS))
         return NULL;
     size_t map_align = align > SEG_SIZE ? align : SEG_SIZE;
+    uint8_t *used_lo = NULL, *used_hi = NULL; /* the part of the mapping that may not be zero */
     pthread_mutex_lock(&huge_lock);
     segment *seg = huge_from_cache(total, map_align);
-    if (seg == NULL && !secure_mode) seg = huge_extend(total, map_align);
+    if (seg != NULL) used_lo = (uint8_t *)seg, used_hi = range_end(seg);
+    else if (!secure_mode) seg = huge_extend(total, map_align, &used_lo, &used_hi);
     if (seg != NULL) seg->huge_user = (uint8_t *)seg + hdr - guard_bytes();
     huge_expire(now_ns(), false);
     pthread_mutex_unlock(&huge_lock);
+    if (seg != NULL && zero) {
+        uint8_t *lo = seg->huge_user > used_lo ? seg->huge_user : used_lo;
+        uint8_t *hi = seg->huge_user + size < used_hi ? seg->huge_user + size : used_hi;
+        if (lo < hi) memset(lo, 0, (size_t)(hi - lo));
+    }
     if (seg == NULL) {
         seg = carve_os_map(total, map_align);
         if (seg == NULL) {
@@ -1504,11 +1520,8 @@ static CARVE_NOINLINE void *malloc_slow(size_t size, size_t align, bool zero)
             if (zero && !pg->zeroed) memset(p, 0, size); /* (the mark word is 0 already) */
         }
     } else {
-        p = huge_alloc(h, size, align);
-        if (p != NULL) {
-            usable = huge_usable(seg_of(p));
-            if (zero && seg_of(p)->huge_freed_at != 0) memset(p, 0, size);
-        }
+        p = huge_alloc(h, size, align, zero);
+        if (p != NULL) usable = huge_usable(seg_of(p));
     }
 done:
     if (tool_mode && p != NULL) {
