@@ -1291,6 +1291,23 @@ static segment *huge_extend(size_t total, size_t map_align, uint8_t **used_lo, u
     return NULL;
 }
 
+/* Make n bytes at p read as zero. Up to 32 MiB by writing them; beyond, the whole pages are
+ * given back (MADV_DONTNEED: they read as zero and refault on touch), so that calloc of a
+ * big cached range whose pages the last user never touched does not make them all resident
+ * (the fuzzer's multi-gigabyte callocs ran out of memory that way). */
+static void huge_zero(uint8_t *p, size_t n)
+{
+    size_t ps = carve_os_page_size();
+    uint8_t *a = (uint8_t *)carve_align_up((uintptr_t)p, ps);
+    uint8_t *b = (uint8_t *)((uintptr_t)(p + n) & ~(uintptr_t)(ps - 1));
+    if (n > ((size_t)32 << 20) && a < b && carve_os_decommit(a, (size_t)(b - a)) == 0) {
+        memset(p, 0, (size_t)(a - p));
+        memset(b, 0, (size_t)(p + n - b));
+        return;
+    }
+    memset(p, 0, n);
+}
+
 /* A block of size bytes in a mapping of its own. zero: the block reads as zero (calloc); only
  * the part that came from cached ranges is cleared, fresh pages are zero already (a calloc that
  * extends a small cached range by gigabytes must not write them all). */
@@ -1312,7 +1329,7 @@ static void *huge_alloc(heap *h, size_t size, size_t align, bool zero)
     if (seg != NULL && zero) {
         uint8_t *lo = seg->huge_user > used_lo ? seg->huge_user : used_lo;
         uint8_t *hi = seg->huge_user + size < used_hi ? seg->huge_user + size : used_hi;
-        if (lo < hi) memset(lo, 0, (size_t)(hi - lo));
+        if (lo < hi) huge_zero(lo, (size_t)(hi - lo));
     }
     if (seg == NULL) {
         seg = carve_os_map(total, map_align);
