@@ -163,12 +163,8 @@ static __attribute__((noinline)) carve_status free_other(carve_pool *p, void *bl
 
 CARVE_API __attribute__((aligned(64))) void *carve_pool_alloc(carve_pool *p)
 {
-    void **blk = (void **)p->head;
-    if (CARVE_LIKELY(p->slot == (uintptr_t)blk + 1)) {
-        p->slot = (uintptr_t)blk;
-        p->head = *blk;
-        return blk;
-    }
+    void *blk;
+    if (CARVE_LIKELY(carve_pool_pop_pushed_(pool_hot(p), &blk))) return blk;
     if (p->secret != 0) return alloc_keyed(p);
     return carve_pool_alloc_plain_(p);
 }
@@ -176,13 +172,7 @@ CARVE_API __attribute__((aligned(64))) void *carve_pool_alloc(carve_pool *p)
 CARVE_API __attribute__((aligned(64))) carve_status carve_pool_free(carve_pool *p, void *block)
 {
     if (CARVE_LIKELY((uintptr_t)block == p->slot)) {
-        if (CARVE_LIKELY(((uintptr_t)block & p->guard) == 0)) {
-            p->slot_frees++;
-            *(void **)block = p->head;
-            p->slot = (uintptr_t)block + 1;
-            p->head = block;
-            return CARVE_OK;
-        }
+        if (CARVE_LIKELY(carve_pool_push_slot_(pool_hot(p), block))) return CARVE_OK;
         if (((uintptr_t)block & 1) == 0) return carve_pool_free_slot_(pool_hot(p), block);
     }
     return free_other(p, block);

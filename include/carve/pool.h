@@ -195,6 +195,33 @@ static inline carve_status carve_pool_free_other_(carve_pool *pool, void *block)
     return carve_pool_push_(p, block);
 }
 
+/* Private: the pair's alloc. When the head is the block the last free of the slot block pushed
+ * (see the struct), pop it untested into *out and return 1; else 0 and nothing changed. */
+static inline int carve_pool_pop_pushed_(struct carve_pool_hot_ *p, void **out)
+{
+    void **blk = (void **)p->head;
+    if (__builtin_expect(p->slot != (uintptr_t)blk + 1, 0)) return 0;
+    void *next = *blk;
+    p->slot = (uintptr_t)blk;
+    p->head = next;
+    *out = blk;
+    return 1;
+}
+
+/* Private: the pair's free, for block == p->slot. The slot block of a sound plain pool is live
+ * and a block start, so no index and no bitmap; the guard keeps out an odd pointer equal to an
+ * empty slot's tag, and hardened and poisoned pools. Push it, tag the slot for the next alloc
+ * and return 1; else 0 and nothing changed. */
+static inline int carve_pool_push_slot_(struct carve_pool_hot_ *p, void *block)
+{
+    if (__builtin_expect(((uintptr_t)block & p->guard) != 0, 0)) return 0;
+    p->slot_frees++;
+    *(void **)block = p->head;
+    p->slot = (uintptr_t)block + 1;
+    p->head = block;
+    return 1;
+}
+
 /* carve_pool_alloc and carve_pool_free inlined into the caller (same contract, same results,
  * same stats, O(1), no thread safety): the common case costs no call, and the rest falls to the
  * _cold functions. Use them where a pool sits on a hot path; the plain calls are the same code
@@ -203,13 +230,8 @@ static inline carve_status carve_pool_free_other_(carve_pool *pool, void *block)
 static inline void *carve_pool_alloc_inline(carve_pool *pool)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
-    void **blk = (void **)p->head;
-    /* The head is the block the last free of the slot block pushed (see the struct): pop it. */
-    if (__builtin_expect(p->slot == (uintptr_t)blk + 1, 1)) {
-        p->slot = (uintptr_t)blk;
-        p->head = *blk;
-        return blk;
-    }
+    void *blk;
+    if (__builtin_expect(carve_pool_pop_pushed_(p, &blk), 1)) return blk;
     if (__builtin_expect(p->secret != 0, 1)) return carve_pool_alloc_keyed_(pool);
     return carve_pool_alloc_plain_(pool);
 }
@@ -218,16 +240,8 @@ static inline carve_status carve_pool_free_inline(carve_pool *pool, void *block)
 {
     struct carve_pool_hot_ *p = (struct carve_pool_hot_ *)(void *)pool;
     if (__builtin_expect((uintptr_t)block == p->slot, 1)) {
-        /* The slot block of a sound plain pool: live, a block start, so no index and no bitmap.
-         * The guard keeps out an odd pointer equal to an empty slot's tag, and hardened and
-         * poisoned pools. The tag tells the next alloc that the head is this block. */
-        if (__builtin_expect(((uintptr_t)block & p->guard) == 0, 1)) {
-            p->slot_frees++;
-            *(void **)block = p->head;
-            p->slot = (uintptr_t)block + 1;
-            p->head = block;
-            return CARVE_OK;
-        }
+        if (__builtin_expect(carve_pool_push_slot_(p, block), 1)) return CARVE_OK;
+        /* the slot block of a hardened or poisoned pool (even), or a tag (odd: foreign) */
         if (__builtin_expect(((uintptr_t)block & 1) == 0, 1)) return carve_pool_free_slot_(p, block);
     }
     return carve_pool_free_other_(pool, block);
